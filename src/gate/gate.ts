@@ -1,0 +1,202 @@
+/* The gate: turns window counts and latency percentiles into a pass / fail / inconclusive verdict. */
+import { wilson } from './wilson.ts'
+import {
+  type ErrorsCheck, type GateConfig, type GateInput, type GateResult, type LatencyCheck,
+  type MismatchCheck, type Verdict
+} from './types.ts'
+
+/** Defaults of the runbook this product serves (DESIGN.md "Gate"). */
+export const defaultGateConfig: Readonly<GateConfig> = Object.freeze({
+  confidence: 0.95,
+  mismatchBudget: 0.001,
+  errorBudget: 0.005,
+  latencyP95Ratio: 1.10,
+  latencySlackMs: 5,
+  minLatencySamples: 100
+})
+
+/** Longest window `parseWindow` accepts unless told otherwise: 1 h, the stats' default ring. */
+export const MAX_WINDOW_MS = 3_600_000
+
+const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 })
+const WINDOW_PATTERN = /^(\d{1,7})(ms|s|m|h)$/
+
+/**
+ * Parse a window such as `30s`, `90s`, `5m` or `1h` into milliseconds.
+ * @param text a positive integer followed by `ms`, `s`, `m` or `h`
+ * @param maxMs longest window allowed
+ * @default maxMs 3_600_000 (1 h)
+ * @throws {TypeError} when the text is not such a duration, is zero, or exceeds maxMs
+ */
+export function parseWindow (text: unknown, maxMs: number = MAX_WINDOW_MS): number {
+  const match = typeof text === 'string' ? WINDOW_PATTERN.exec(text) : null
+  if (match === null) {
+    throw new TypeError(`window must be a positive integer with a unit ms, s, m or h (like 30s, 5m, 1h), got ${JSON.stringify(text)}`)
+  }
+  const ms = Number(match[1]) * UNIT_MS[match[2]]
+  if (ms <= 0) throw new TypeError(`window must be longer than 0, got ${JSON.stringify(text)}`)
+  if (ms > maxMs) throw new TypeError(`window ${text} exceeds the maximum of ${maxMs} ms`)
+  return ms
+}
+
+/**
+ * The value of the `paritygate_gate_verdict` gauge for a verdict.
+ * @returns 1 for pass, 0 for inconclusive, -1 for fail
+ */
+export function verdictToGauge (verdict: Verdict): 1 | 0 | -1 {
+  return verdict === 'pass' ? 1 : verdict === 'fail' ? -1 : 0
+}
+
+const percent = (confidence: number): string => `${+(confidence * 100).toFixed(4)} %`
+
+/** Pass when the whole interval is within budget, fail when the whole interval is above it. */
+function proportionVerdict (lower: number, upper: number, budget: number): Verdict {
+  if (upper <= budget) return 'pass'
+  if (lower > budget) return 'fail'
+  return 'inconclusive'
+}
+
+function proportionReason (verdict: Verdict, what: string, n: number, lower: number, upper: number, budget: number, confidence: number): string {
+  const at = `at ${percent(confidence)} confidence`
+  if (verdict === 'pass') return `${what} upper bound ${upper} <= budget ${budget} ${at} (n=${n})`
+  if (verdict === 'fail') return `${what} lower bound ${lower} > budget ${budget} ${at} (n=${n})`
+  return `${what} interval [${lower}, ${upper}] contains budget ${budget} ${at}: too few samples (n=${n})`
+}
+
+function mismatchCheck (input: GateInput, config: GateConfig): MismatchCheck {
+  const { match, mismatch, noise, error, skipped, dropped } = input.counts
+  // Only real comparisons form the denominator: a dropped, skipped or errored mirror is
+  // missing evidence, never a match.
+  const compared = match + mismatch + noise
+  const { lower, upper } = wilson(mismatch, compared, config.confidence)
+  const verdict = proportionVerdict(lower, upper, config.mismatchBudget)
+  return {
+    verdict,
+    ratio: compared === 0 ? 0 : mismatch / compared,
+    budget: config.mismatchBudget,
+    compared,
+    mismatched: mismatch,
+    upper,
+    lower,
+    confidence: config.confidence,
+    noise,
+    errored: error,
+    skipped,
+    dropped,
+    reason: proportionReason(verdict, 'mismatch ratio', compared, lower, upper, config.mismatchBudget, config.confidence)
+  }
+}
+
+function errorsCheck (input: GateInput, config: GateConfig): ErrorsCheck {
+  const { mirrored, errors } = input.counts
+  // Counts come from separate events; never let a racing error exceed its request.
+  const n = Math.max(mirrored, errors)
+  const { lower, upper } = wilson(errors, n, config.confidence)
+  const verdict = proportionVerdict(lower, upper, config.errorBudget)
+  return {
+    verdict,
+    ratio: n === 0 ? 0 : errors / n,
+    budget: config.errorBudget,
+    mirrored,
+    errors,
+    upper,
+    lower,
+    confidence: config.confidence,
+    reason: proportionReason(verdict, 'candidate error ratio', n, lower, upper, config.errorBudget, config.confidence)
+  }
+}
+
+/**
+ * Latency as a statistical check. Each p95 comes with a confidence interval from order
+ * statistics (`quantileInterval`); with P = [pL, pU] for the primary and C = [cL, cU] for the
+ * candidate, budget b and slack s:
+ * - inconclusive when either side has fewer than `minLatencySamples` samples;
+ * - fail when even the most favourable reading is over budget: cL > b * pU and cL - pU >= s
+ *   (so the point difference is >= s too: a difference under the slack never fails);
+ * - pass when even the least favourable reading is within budget: cU <= b * pL, or the
+ *   difference is noise: cU - pL < s;
+ * - inconclusive otherwise.
+ * Comparing two separate intervals is conservative (stricter than a test of the difference at
+ * the same confidence), so a fail is strong evidence. Without intervals in the input the
+ * bounds equal the point estimates and this reduces to comparing the two p95s.
+ */
+function latencyCheck (input: GateInput, config: GateConfig): LatencyCheck {
+  const { primary, candidate } = input.latency
+  const budget = config.latencyP95Ratio
+  const slack = config.latencySlackMs
+  const pL = primary.p95LowerMs ?? primary.p95Ms
+  const pU = primary.p95UpperMs ?? primary.p95Ms
+  const cL = candidate.p95LowerMs ?? candidate.p95Ms
+  const cU = candidate.p95UpperMs ?? candidate.p95Ms
+  const diffMs = candidate.p95Ms - primary.p95Ms
+  const ratio = primary.p95Ms > 0 ? candidate.p95Ms / primary.p95Ms : null
+  let verdict: Verdict
+  let reason: string
+  if (primary.count < config.minLatencySamples || candidate.count < config.minLatencySamples) {
+    verdict = 'inconclusive'
+    reason = `too few latency samples (primary ${primary.count}, candidate ${candidate.count}, need ${config.minLatencySamples} each)`
+  } else if (cL > budget * pU && cL - pU >= slack && diffMs >= slack) {
+    verdict = 'fail'
+    reason = `candidate p95 lower bound ${cL} ms > ${budget} x primary p95 upper bound ${pU} ms, and ${cL - pU} ms >= slack ${slack} ms`
+  } else if (cU <= budget * pL) {
+    verdict = 'pass'
+    reason = `candidate p95 upper bound ${cU} ms <= ${budget} x primary p95 lower bound ${pL} ms`
+  } else if (cU - pL < slack) {
+    verdict = 'pass'
+    reason = `candidate p95 upper bound ${cU} ms is within slack ${slack} ms of primary p95 lower bound ${pL} ms`
+  } else {
+    verdict = 'inconclusive'
+    reason = `p95 intervals (primary [${pL}, ${pU}] ms, candidate [${cL}, ${cU}] ms) neither clearly within nor clearly over budget ${budget}`
+  }
+  return {
+    verdict,
+    primaryP95Ms: primary.p95Ms,
+    candidateP95Ms: candidate.p95Ms,
+    ratio,
+    budget,
+    diffMs,
+    slackMs: slack,
+    primaryP95LowerMs: pL,
+    primaryP95UpperMs: pU,
+    candidateP95LowerMs: cL,
+    candidateP95UpperMs: cU,
+    primarySamples: primary.count,
+    candidateSamples: candidate.count,
+    minSamples: config.minLatencySamples,
+    reason
+  }
+}
+
+/**
+ * Evaluate the gate (DESIGN.md "Gate"): the mismatch, errors and latency checks, each pass,
+ * fail or inconclusive; the verdict fails if any check fails, passes if all pass, and is
+ * inconclusive otherwise. Pure: data in, data out.
+ * @param input window counts and latency evidence, see {@link GateInput}
+ * @param config budgets; missing keys take {@link defaultGateConfig}
+ * @default config defaultGateConfig
+ * @returns the JSON answer of `GET /api/v1/gate`
+ */
+export function evaluateGate (input: GateInput, config: Partial<GateConfig> = defaultGateConfig): GateResult {
+  const effective: GateConfig = { ...defaultGateConfig }
+  for (const key of Object.keys(effective) as Array<keyof GateConfig>) {
+    const value = config[key]
+    if (value !== undefined) effective[key] = value
+  }
+  const checks = {
+    mismatch: mismatchCheck(input, effective),
+    errors: errorsCheck(input, effective),
+    latency: latencyCheck(input, effective)
+  }
+  const verdicts = [checks.mismatch.verdict, checks.errors.verdict, checks.latency.verdict]
+  const verdict: Verdict = verdicts.includes('fail')
+    ? 'fail'
+    : verdicts.every((v) => v === 'pass') ? 'pass' : 'inconclusive'
+  return {
+    verdict,
+    pass: verdict === 'pass',
+    window: input.window,
+    route: input.route ?? null,
+    checks,
+    generatedAt: (input.now ?? new Date()).toISOString()
+  }
+}

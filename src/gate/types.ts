@@ -1,0 +1,109 @@
+/* Types shared by the gate: its configuration, its input evidence and its JSON answer (DESIGN.md "Gate"). */
+import { type WindowCounts } from '../stats/window.ts'
+
+export type Verdict = 'pass' | 'fail' | 'inconclusive'
+
+/** Budgets and confidence of the gate; the keys of `gate:` in the config file. */
+export interface GateConfig {
+  /** Two-sided confidence of every interval. @default 0.95 */
+  confidence: number
+  /** Largest acceptable mismatch / (match + mismatch + noise). @default 0.001 */
+  mismatchBudget: number
+  /** Largest acceptable candidate errors / mirrored. @default 0.005 */
+  errorBudget: number
+  /** Largest acceptable candidate p95 / primary p95. @default 1.10 */
+  latencyP95Ratio: number
+  /** A p95 difference under this many ms never fails the latency check. @default 5 */
+  latencySlackMs: number
+  /** Fewer latency samples than this on either side makes the latency check inconclusive. @default 100 */
+  minLatencySamples: number
+}
+
+/** What the gate knows about one target's latency over the window. */
+export interface LatencyEvidence {
+  /** Samples in the window. */
+  count: number
+  /** Point estimate of p95 in ms. */
+  p95Ms: number
+  /** Lower confidence bound of p95 in ms. @default p95Ms (no interval: a point comparison) */
+  p95LowerMs?: number
+  /** Upper confidence bound of p95 in ms. @default p95Ms (no interval: a point comparison) */
+  p95UpperMs?: number
+}
+
+/** The evidence for one gate evaluation. */
+export interface GateInput {
+  /** Window label echoed in the answer, e.g. `5m`. */
+  window: string
+  /** Route name, or null for every route. @default null */
+  route?: string | null
+  /** Counts over the window, from `RollingWindow.snapshot()`. */
+  counts: WindowCounts
+  latency: { primary: LatencyEvidence, candidate: LatencyEvidence }
+  /** Time of the answer. @default new Date() */
+  now?: Date
+}
+
+export interface MismatchCheck {
+  verdict: Verdict
+  /** mismatched / compared (0 when nothing was compared). */
+  ratio: number
+  budget: number
+  /** match + mismatch + noise: the denominator. Dropped, skipped and errored mirrors are not in it. */
+  compared: number
+  mismatched: number
+  upper: number
+  lower: number
+  confidence: number
+  noise: number
+  /** Comparisons whose candidate call failed (outcome `error`): not compared, never a match. */
+  errored: number
+  /** Pairs not comparable (too large, unsupported type): never a match. */
+  skipped: number
+  /** Mirrors wanted but not sent (overloaded, circuit open, body too large...): never a match. */
+  dropped: number
+  reason: string
+}
+
+export interface ErrorsCheck {
+  verdict: Verdict
+  /** errors / mirrored (0 when nothing was mirrored). */
+  ratio: number
+  budget: number
+  mirrored: number
+  errors: number
+  upper: number
+  lower: number
+  confidence: number
+  reason: string
+}
+
+export interface LatencyCheck {
+  verdict: Verdict
+  primaryP95Ms: number
+  candidateP95Ms: number
+  /** candidate p95 / primary p95, or null when the primary p95 is 0 (no data). */
+  ratio: number | null
+  budget: number
+  /** candidate p95 - primary p95, in ms. */
+  diffMs: number
+  slackMs: number
+  primaryP95LowerMs: number
+  primaryP95UpperMs: number
+  candidateP95LowerMs: number
+  candidateP95UpperMs: number
+  primarySamples: number
+  candidateSamples: number
+  minSamples: number
+  reason: string
+}
+
+/** The JSON answer of `GET /api/v1/gate`. */
+export interface GateResult {
+  verdict: Verdict
+  pass: boolean
+  window: string
+  route: string | null
+  checks: { mismatch: MismatchCheck, errors: ErrorsCheck, latency: LatencyCheck }
+  generatedAt: string
+}
