@@ -5,7 +5,7 @@ import { zForConfidence } from './normal.ts'
  * Which order statistics bound the q-quantile of a sample of n at a two-sided confidence level,
  * expressed as percentiles (0-100) to read from a histogram: the rank of the true quantile is
  * Binomial(n, q), so with the normal approximation the ranks `n q ± z sqrt(n q (1 - q))`
- * (rounded outwards, clamped to [1, n]) bracket it.
+ * (rounded outwards, clamped to [0, n]; percentile 0 reads the smallest value) bracket it.
  * @param n sample size (0 gives the whole range)
  * @param q quantile in (0, 1), e.g. 0.95
  * @param confidence two-sided confidence level in (0, 1)
@@ -18,7 +18,7 @@ export function quantileInterval (n: number, q: number, confidence = 0.95): { lo
   const z = zForConfidence(confidence)
   if (!(n >= 1)) return { lower: 0, upper: 100 }
   const spread = z * Math.sqrt(n * q * (1 - q))
-  const lowRank = Math.max(1, Math.floor(n * q - spread))
+  const lowRank = Math.max(0, Math.floor(n * q - spread))
   const highRank = Math.min(n, Math.ceil(n * q + spread))
   return { lower: (100 * lowRank) / n, upper: (100 * highRank) / n }
 }

@@ -1,0 +1,89 @@
+#!/usr/bin/env node
+/* The command line: parse flags, load config, run serve / demo / check-config. Exit 2 on any bad input. */
+import { parseArgs } from 'node:util'
+import { ConfigErrors, loadConfig, readConfigFile, validateConfig, type Overrides } from './config/index.ts'
+import { VERSION } from './version.ts'
+
+const HELP = `paritygate ${VERSION}: a shadow-traffic parity proxy and rollout gate
+
+Usage:
+  paritygate [serve] --primary URL [--listen HOST:PORT] [--admin HOST:PORT] [--config FILE] [--log-level LEVEL]
+  paritygate demo [--duration SECONDS]
+  paritygate check-config FILE
+  paritygate --version | --help
+
+Precedence: defaults < config file < environment (PARITYGATE_*) < flags.
+Environment: PARITYGATE_PRIMARY, PARITYGATE_LISTEN, PARITYGATE_ADMIN, PARITYGATE_CONFIG, PARITYGATE_LOG_LEVEL.
+Defaults: listen 0.0.0.0:8000, admin 0.0.0.0:9000.
+Exit codes: 0 success, 1 runtime failure, 2 bad input (flag, environment or config).`
+
+const OPTIONS = {
+  primary: { type: 'string' },
+  listen: { type: 'string' },
+  admin: { type: 'string' },
+  config: { type: 'string' },
+  'log-level': { type: 'string' },
+  duration: { type: 'string' },
+  version: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' }
+} as const
+
+function fail (lines: string[]): void {
+  for (const line of lines) process.stderr.write(`paritygate: ${line}\n`)
+  process.exitCode = 2
+}
+
+async function main (argv: string[]): Promise<void> {
+  let parsed
+  try {
+    parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
+  } catch (err) {
+    fail([(err as Error).message, 'see paritygate --help'])
+    return
+  }
+  const { values, positionals } = parsed
+  if (values.help === true) { console.log(HELP); return }
+  if (values.version === true) { console.log(VERSION); return }
+  const command = positionals[0] ?? 'serve'
+
+  if (command === 'check-config') {
+    const file = positionals[1] ?? values.config
+    if (file === undefined || positionals.length > 2) { fail(['usage: paritygate check-config FILE']); return }
+    try {
+      validateConfig(readConfigFile(file))
+      console.log(`${file}: valid`)
+    } catch (err) {
+      if (!(err instanceof ConfigErrors)) throw err
+      fail(err.errors)
+    }
+    return
+  }
+
+  if (command === 'demo') {
+    const duration = values.duration === undefined ? 5 : Number(values.duration)
+    if (!Number.isFinite(duration) || duration <= 0 || duration > 3600) { fail(['--duration: must be a number of seconds from 1 to 3600']); return }
+    const { runDemo } = await import('./demo/demo.ts')
+    await runDemo({ durationSeconds: duration })
+    return
+  }
+
+  if (command !== 'serve' || positionals.length > 1) { fail([`unknown command "${positionals.join(' ')}"`, 'see paritygate --help']); return }
+  const flags: Overrides = { primary: values.primary, listen: values.listen, admin: values.admin, logLevel: values['log-level'] }
+  let config
+  try {
+    config = loadConfig({ file: values.config, env: process.env, flags })
+  } catch (err) {
+    if (!(err instanceof ConfigErrors)) throw err
+    fail(err.errors)
+    return
+  }
+  const { serve } = await import('./server.ts')
+  try {
+    await serve(config)
+  } catch (err) {
+    process.stderr.write(`paritygate: cannot start: ${(err as Error).message}\n`)
+    process.exitCode = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES' ? 2 : 1
+  }
+}
+
+await main(process.argv.slice(2))

@@ -1,0 +1,530 @@
+/*
+ * Exact, iterative JSON parser that yields a canonical tree, its canonical text and a sha256.
+ *
+ * Why our own parser: JSON.parse loses integers beyond 2^53 (9007199254740993 becomes
+ * ...992), silently keeps the last of duplicate keys, overflows the stack in recursive
+ * post-processing near 10,000 levels, and treats `__proto__` specially when objects are
+ * rebuilt. This parser never recurses, keeps numbers as decimal text, and stores objects as
+ * sorted key arrays (no prototype involved).
+ *
+ * Canonical form (RFC 8785 in spirit, fast-json-stable-stringify in key order):
+ * - no insignificant whitespace; object keys sorted by UTF-16 code units;
+ * - strings re-escaped the way JSON.stringify escapes them (`"`, `\`, control characters;
+ *   everything else raw), so "\u00e9" and "é" are the same string;
+ * - numbers normalised by their exact decimal VALUE, never through a JS Number:
+ *   `1`, `1.0`, `1e0`, `10e-1` all become `1`; `-0` becomes `0`; digits are kept exactly, so
+ *   9007199254740993 and 9007199254740992 stay different. The printed shape follows
+ *   ECMAScript Number::toString (plain up to 21 integer digits, `0.000001` down to 1e-6,
+ *   exponent form `1.5e+25` outside), so ordinary numbers print as JSON.stringify prints them.
+ *
+ * Anomaly policy (returned, never thrown; classification depends only on the bytes of one
+ * side, so the same body is classified identically as primary or candidate):
+ * - `too_deep`: more than `maxDepth` nested arrays/objects (default 1000); scanning stops there.
+ * - `duplicate_key`: an object repeats a key (no last-wins).
+ * - `lone_surrogate`: a `\ud800`-style escape without its pair, or a lone surrogate in a string input.
+ * - `invalid_utf8`: a Buffer input that is not valid UTF-8.
+ * - `bom`: a leading byte order mark (RFC 8259 §8.1 forbids sending one).
+ * - `trailing_bytes`: anything but whitespace after the top-level value.
+ * - `invalid_json`: any other syntax error.
+ * The first anomaly met wins. compare.ts treats every reason except `too_deep` as the class
+ * `invalid_json` (see there); `too_deep` is `skipped`.
+ */
+import { createHash } from 'node:crypto'
+import { isUtf8 } from 'node:buffer'
+
+/** Node kinds of the canonical tree. */
+export const Kind = {
+  Null: 0,
+  Bool: 1,
+  Number: 2,
+  String: 3,
+  Array: 4,
+  Object: 5
+} as const
+
+/** One of the {@link Kind} values. */
+export type JsonKind = typeof Kind[keyof typeof Kind]
+
+/** Why a body could not be canonicalised. */
+export type CanonicalReason =
+  | 'too_deep'
+  | 'invalid_json'
+  | 'duplicate_key'
+  | 'lone_surrogate'
+  | 'invalid_utf8'
+  | 'bom'
+  | 'trailing_bytes'
+
+/**
+ * A node of the canonical tree. Objects keep their keys sorted (UTF-16 code units) in `keys`
+ * with the values at the same index in `children`; arrays keep their items in `children`.
+ * `canonical` is the canonical text of the whole subtree (for strings: the quoted, re-escaped
+ * form; for numbers: the normalised decimal).
+ */
+export class JsonNode {
+  kind: JsonKind
+  canonical: string
+  keys: string[] | null
+  children: JsonNode[] | null
+
+  constructor (kind: JsonKind, canonical: string, keys: string[] | null, children: JsonNode[] | null) {
+    this.kind = kind
+    this.canonical = canonical
+    this.keys = keys
+    this.children = children
+  }
+}
+
+/** Options of {@link canonicalize}. */
+export interface CanonicalOptions {
+  /** Deepest nesting of arrays and objects accepted. @default 1000 */
+  maxDepth?: number
+  /** Compute the sha256 of the canonical text. @default true */
+  hash?: boolean
+}
+
+/** A canonicalised body. `hash` is '' when `hash: false` was asked for. */
+export interface CanonicalOk {
+  ok: true
+  value: JsonNode
+  canonical: string
+  hash: string
+}
+
+/** A body that is not canonicalisable, with the reason and where it was found. */
+export interface CanonicalFailure {
+  ok: false
+  reason: CanonicalReason
+  detail: string
+  offset: number
+}
+
+/** Result of {@link canonicalize}. */
+export type CanonicalResult = CanonicalOk | CanonicalFailure
+
+/** Default of {@link CanonicalOptions.maxDepth}. */
+export const DEFAULT_MAX_DEPTH = 1000
+
+const NULL_NODE = new JsonNode(Kind.Null, 'null', null, null)
+const TRUE_NODE = new JsonNode(Kind.Bool, 'true', null, null)
+const FALSE_NODE = new JsonNode(Kind.Bool, 'false', null, null)
+
+class Failure {
+  reason: CanonicalReason
+  detail: string
+  offset: number
+
+  constructor (reason: CanonicalReason, detail: string, offset: number) {
+    this.reason = reason
+    this.detail = detail
+    this.offset = offset
+  }
+}
+
+class Frame {
+  isObject: boolean
+  keys: string[]
+  keyTexts: string[]
+  values: JsonNode[]
+
+  constructor (isObject: boolean) {
+    this.isObject = isObject
+    this.keys = []
+    this.keyTexts = []
+    this.values = []
+  }
+}
+
+// Scratch results of parseString: the parser is synchronous and never re-entered.
+let strEnd = 0
+let strText = ''
+let strValue = ''
+
+/**
+ * Parse a JSON body and return its canonical tree, canonical text and sha256 (hex of the
+ * UTF-8 canonical text). Never throws on any input; anomalies come back as `{ ok: false }`.
+ * @param input raw body bytes (must be UTF-8) or an already decoded string
+ * @param opts see {@link CanonicalOptions}
+ */
+export function canonicalize (input: Buffer | Uint8Array | string, opts: CanonicalOptions = {}): CanonicalResult {
+  const maxDepth = opts.maxDepth ?? DEFAULT_MAX_DEPTH
+  let text: string
+  if (typeof input === 'string') {
+    if (input.charCodeAt(0) === 0xfeff) return fail('bom', 'byte order mark before the JSON text', 0)
+    if (!isWellFormed(input)) return fail('lone_surrogate', 'string input holds a lone UTF-16 surrogate', firstLoneSurrogate(input))
+    text = input
+  } else {
+    if (input.length >= 3 && input[0] === 0xef && input[1] === 0xbb && input[2] === 0xbf) {
+      return fail('bom', 'byte order mark before the JSON text', 0)
+    }
+    if (!isUtf8(input)) return fail('invalid_utf8', 'body is not valid UTF-8', 0)
+    text = Buffer.isBuffer(input) ? input.toString('utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8')
+  }
+  let value: JsonNode
+  try {
+    value = parse(text, maxDepth)
+  } catch (err) {
+    if (err instanceof Failure) return fail(err.reason, err.detail, err.offset)
+    throw err
+  }
+  const canonical = value.canonical
+  const hash = opts.hash === false ? '' : createHash('sha256').update(canonical).digest('hex')
+  return { ok: true, value, canonical, hash }
+}
+
+function fail (reason: CanonicalReason, detail: string, offset: number): CanonicalFailure {
+  return { ok: false, reason, detail, offset }
+}
+
+function isWellFormed (s: string): boolean {
+  return (s as unknown as { isWellFormed (): boolean }).isWellFormed()
+}
+
+function firstLoneSurrogate (s: string): number {
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i)
+    if (c >= 0xd800 && c <= 0xdbff) {
+      const d = s.charCodeAt(i + 1)
+      if (d >= 0xdc00 && d <= 0xdfff) { i++; continue }
+      return i
+    }
+    if (c >= 0xdc00 && c <= 0xdfff) return i
+  }
+  /* c8 ignore next */
+  return -1
+}
+
+function skipWs (s: string, i: number): number {
+  for (;;) {
+    const c = s.charCodeAt(i)
+    if (c === 0x20 || c === 0x0a || c === 0x0d || c === 0x09) i++
+    else return i
+  }
+}
+
+function syntax (s: string, i: number, expected: string): Failure {
+  if (i >= s.length) return new Failure('invalid_json', `unexpected end of input, expected ${expected}`, i)
+  return new Failure('invalid_json', `unexpected ${JSON.stringify(s[i])} at offset ${i}, expected ${expected}`, i)
+}
+
+function parse (s: string, maxDepth: number): JsonNode {
+  const len = s.length
+  const stack: Frame[] = []
+  let frame: Frame | null = null
+  let i = skipWs(s, 0)
+  let value: JsonNode
+  for (;;) {
+    // A value starts at i.
+    const c = s.charCodeAt(i)
+    if (c === 0x7b || c === 0x5b) { // { [
+      if (stack.length + (frame === null ? 0 : 1) >= maxDepth) {
+        throw new Failure('too_deep', `nesting deeper than ${maxDepth} levels`, i)
+      }
+      const isObject = c === 0x7b
+      i = skipWs(s, i + 1)
+      const close = isObject ? 0x7d : 0x5d
+      if (s.charCodeAt(i) === close) {
+        i++
+        value = isObject ? new JsonNode(Kind.Object, '{}', [], []) : new JsonNode(Kind.Array, '[]', null, [])
+      } else {
+        if (frame !== null) stack.push(frame)
+        frame = new Frame(isObject)
+        if (isObject) i = parseKey(s, i, frame)
+        continue
+      }
+    } else if (c === 0x22) {
+      parseString(s, i, false)
+      i = strEnd
+      value = new JsonNode(Kind.String, strText, null, null)
+    } else if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
+      i = parseNumber(s, i)
+      value = new JsonNode(Kind.Number, strText, null, null)
+    } else if (c === 0x74 && s.startsWith('true', i)) {
+      i += 4
+      value = TRUE_NODE
+    } else if (c === 0x66 && s.startsWith('false', i)) {
+      i += 5
+      value = FALSE_NODE
+    } else if (c === 0x6e && s.startsWith('null', i)) {
+      i += 4
+      value = NULL_NODE
+    } else {
+      throw syntax(s, i, 'a JSON value')
+    }
+    // A value ended before i: attach it to the open containers, closing as many as end here.
+    for (;;) {
+      if (frame === null) {
+        i = skipWs(s, i)
+        if (i < len) throw new Failure('trailing_bytes', `${len - i} characters after the JSON value`, i)
+        return value
+      }
+      frame.values.push(value)
+      i = skipWs(s, i)
+      const d = s.charCodeAt(i)
+      if (d === 0x2c) { // ,
+        i = skipWs(s, i + 1)
+        if (frame.isObject) i = parseKey(s, i, frame)
+        break
+      }
+      if (frame.isObject) {
+        if (d !== 0x7d) throw syntax(s, i, '"," or "}"')
+        value = closeObject(frame, i)
+      } else {
+        if (d !== 0x5d) throw syntax(s, i, '"," or "]"')
+        value = closeArray(frame)
+      }
+      i++
+      frame = stack.length > 0 ? stack.pop() as Frame : null
+    }
+  }
+}
+
+/** Parses `"key" :` at i into the frame; returns the index of the value after it. */
+function parseKey (s: string, i: number, frame: Frame): number {
+  if (s.charCodeAt(i) !== 0x22) throw syntax(s, i, 'a string key')
+  parseString(s, i, true)
+  frame.keys.push(strValue)
+  frame.keyTexts.push(strText)
+  i = skipWs(s, strEnd)
+  if (s.charCodeAt(i) !== 0x3a) throw syntax(s, i, '":"')
+  return skipWs(s, i + 1)
+}
+
+function closeArray (frame: Frame): JsonNode {
+  const values = frame.values
+  let text = '[' + values[0].canonical
+  for (let k = 1; k < values.length; k++) text += ',' + values[k].canonical
+  return new JsonNode(Kind.Array, text + ']', null, values)
+}
+
+function closeObject (frame: Frame, at: number): JsonNode {
+  const keys = frame.keys
+  const texts = frame.keyTexts
+  const values = frame.values
+  const n = keys.length
+  let sorted = true
+  for (let k = 1; k < n; k++) {
+    if (keys[k - 1] >= keys[k]) { sorted = false; break }
+  }
+  if (!sorted) {
+    sortMembers(keys, texts, values)
+    for (let k = 1; k < n; k++) {
+      if (keys[k - 1] === keys[k]) throw new Failure('duplicate_key', `duplicate key ${texts[k]} in the object ending at offset ${at}`, at)
+    }
+  }
+  let text = '{' + texts[0] + ':' + values[0].canonical
+  for (let k = 1; k < n; k++) text += ',' + texts[k] + ':' + values[k].canonical
+  return new JsonNode(Kind.Object, text + '}', keys, values)
+}
+
+/** Sorts the three parallel arrays by key: insertion sort for small objects, index sort above. */
+function sortMembers (keys: string[], texts: string[], values: JsonNode[]): void {
+  const n = keys.length
+  if (n <= 24) {
+    for (let k = 1; k < n; k++) {
+      const key = keys[k]
+      const t = texts[k]
+      const v = values[k]
+      let j = k - 1
+      while (j >= 0 && keys[j] > key) {
+        keys[j + 1] = keys[j]
+        texts[j + 1] = texts[j]
+        values[j + 1] = values[j]
+        j--
+      }
+      keys[j + 1] = key
+      texts[j + 1] = t
+      values[j + 1] = v
+    }
+    return
+  }
+  const order = new Array<number>(n)
+  for (let k = 0; k < n; k++) order[k] = k
+  order.sort((a, b) => keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : 0)
+  const k2 = keys.slice()
+  const t2 = texts.slice()
+  const v2 = values.slice()
+  for (let k = 0; k < n; k++) {
+    keys[k] = k2[order[k]]
+    texts[k] = t2[order[k]]
+    values[k] = v2[order[k]]
+  }
+}
+
+/**
+ * Parses the string starting with the quote at i. Sets strEnd (index after the closing
+ * quote), strText (canonical quoted text) and, when wantValue, strValue (decoded value).
+ */
+function parseString (s: string, i: number, wantValue: boolean): void {
+  let j = i + 1
+  for (;;) {
+    const c = s.charCodeAt(j)
+    if (c === 0x22) break
+    if (c === 0x5c || !(c >= 0x20)) { parseEscapedString(s, i); return }
+    j++
+  }
+  strEnd = j + 1
+  strText = s.slice(i, j + 1)
+  if (wantValue) strValue = s.slice(i + 1, j)
+}
+
+function parseEscapedString (s: string, i: number): void {
+  let j = i + 1
+  let from = j
+  let value = ''
+  let sawSurrogate = false
+  for (;;) {
+    const c = s.charCodeAt(j)
+    if (c === 0x22) break
+    if (!(c >= 0x20)) {
+      if (j >= s.length) throw new Failure('invalid_json', 'unterminated string', i)
+      throw new Failure('invalid_json', `unescaped control character U+${c.toString(16).padStart(4, '0')} in a string at offset ${j}`, j)
+    }
+    if (c !== 0x5c) { j++; continue }
+    value += s.slice(from, j)
+    const e = s.charCodeAt(j + 1)
+    switch (e) {
+      case 0x22: value += '"'; break
+      case 0x5c: value += '\\'; break
+      case 0x2f: value += '/'; break
+      case 0x62: value += '\b'; break
+      case 0x66: value += '\f'; break
+      case 0x6e: value += '\n'; break
+      case 0x72: value += '\r'; break
+      case 0x74: value += '\t'; break
+      case 0x75: {
+        const code = hex4(s, j + 2)
+        if (code < 0) throw new Failure('invalid_json', `invalid \\u escape at offset ${j}`, j)
+        if (code >= 0xd800 && code <= 0xdfff) sawSurrogate = true
+        value += String.fromCharCode(code)
+        j += 4
+        break
+      }
+      default:
+        throw new Failure('invalid_json', `invalid escape at offset ${j}`, j)
+    }
+    j += 2
+    from = j
+  }
+  value += s.slice(from, j)
+  if (sawSurrogate && !isWellFormed(value)) {
+    throw new Failure('lone_surrogate', `string at offset ${i} holds an unpaired surrogate escape`, i)
+  }
+  strEnd = j + 1
+  strValue = value
+  strText = JSON.stringify(value)
+}
+
+function hex4 (s: string, i: number): number {
+  let code = 0
+  for (let k = 0; k < 4; k++) {
+    const c = s.charCodeAt(i + k)
+    let d: number
+    if (c >= 0x30 && c <= 0x39) d = c - 0x30
+    else if (c >= 0x61 && c <= 0x66) d = c - 0x57
+    else if (c >= 0x41 && c <= 0x46) d = c - 0x37
+    else return -1
+    code = code * 16 + d
+  }
+  return code
+}
+
+function isDigit (c: number): boolean {
+  return c >= 0x30 && c <= 0x39
+}
+
+/** Parses the number at i, sets strText to its canonical form, returns the index after it. */
+function parseNumber (s: string, i: number): number {
+  const start = i
+  const negative = s.charCodeAt(i) === 0x2d
+  if (negative) i++
+  const intStart = i
+  let c = s.charCodeAt(i)
+  if (c === 0x30) {
+    i++
+  } else if (c >= 0x31 && c <= 0x39) {
+    i++
+    while (isDigit(s.charCodeAt(i))) i++
+  } else {
+    throw syntax(s, i, 'a digit')
+  }
+  const intEnd = i
+  c = s.charCodeAt(i)
+  if (c !== 0x2e && c !== 0x65 && c !== 0x45) {
+    // Plain integer: already canonical unless it is -0 or too long for the plain form.
+    const digits = intEnd - intStart
+    if (digits <= 21 && !(negative && s.charCodeAt(intStart) === 0x30)) {
+      strText = s.slice(start, i)
+      return i
+    }
+    strText = normalizeNumber(negative, s.slice(intStart, intEnd), '', '')
+    return i
+  }
+  let frac = ''
+  if (c === 0x2e) {
+    const fracStart = ++i
+    if (!isDigit(s.charCodeAt(i))) throw syntax(s, i, 'a digit after "."')
+    while (isDigit(s.charCodeAt(i))) i++
+    frac = s.slice(fracStart, i)
+    c = s.charCodeAt(i)
+  }
+  let exp = ''
+  if (c === 0x65 || c === 0x45) {
+    const expStart = ++i
+    c = s.charCodeAt(i)
+    if (c === 0x2b || c === 0x2d) i++
+    if (!isDigit(s.charCodeAt(i))) throw syntax(s, i, 'a digit in the exponent')
+    while (isDigit(s.charCodeAt(i))) i++
+    exp = s.slice(expStart, i)
+  }
+  strText = normalizeNumber(negative, s.slice(intStart, intEnd), frac, exp)
+  return i
+}
+
+/**
+ * Canonical text of the decimal `(-)int.frac e exp`, computed on its digits only.
+ * Exported for the numeric tolerance rules and for tests.
+ * @param negative sign
+ * @param int integer digits
+ * @param frac fraction digits ('' when none)
+ * @param exp exponent with optional sign ('' when none)
+ */
+export function normalizeNumber (negative: boolean, int: string, frac: string, exp: string): string {
+  let digits = int + frac
+  let lead = 0
+  while (lead < digits.length && digits.charCodeAt(lead) === 0x30) lead++
+  if (lead === digits.length) return '0'
+  let end = digits.length
+  while (digits.charCodeAt(end - 1) === 0x30) end--
+  const trailing = digits.length - end
+  digits = digits.slice(lead, end)
+  const k = digits.length
+  const sign = negative ? '-' : ''
+  // value = digits * 10^(exp - frac.length + trailing); n = position of the decimal point.
+  const expText = stripExponent(exp)
+  if (expText.length > 15) {
+    const n = BigInt(expText) - BigInt(frac.length) + BigInt(trailing) + BigInt(k)
+    return sign + exponentForm(digits, n - 1n)
+  }
+  const n = Number(expText) - frac.length + trailing + k
+  if (k <= n && n <= 21) return sign + digits + '0'.repeat(n - k)
+  if (n > 0 && n <= 21) return sign + digits.slice(0, n) + '.' + digits.slice(n)
+  if (n > -6 && n <= 0) return sign + '0.' + '0'.repeat(-n) + digits
+  return sign + exponentForm(digits, n - 1)
+}
+
+function stripExponent (exp: string): string {
+  if (exp === '') return '0'
+  let negative = false
+  let i = 0
+  const c = exp.charCodeAt(0)
+  if (c === 0x2b || c === 0x2d) { negative = c === 0x2d; i = 1 }
+  while (i < exp.length - 1 && exp.charCodeAt(i) === 0x30) i++
+  const body = exp.slice(i)
+  return negative && body !== '0' ? '-' + body : body
+}
+
+function exponentForm (digits: string, e: number | bigint): string {
+  const mantissa = digits.length === 1 ? digits : digits[0] + '.' + digits.slice(1)
+  return mantissa + (e < 0 ? 'e' : 'e+') + String(e)
+}

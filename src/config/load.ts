@@ -1,0 +1,102 @@
+/* Builds the effective config from defaults < file < environment (PARITYGATE_*) < flags, then validates it once. */
+import { readFileSync } from 'node:fs'
+import { parse as parseYaml } from 'yaml'
+import { ConfigErrors, validateConfig } from './options.ts'
+import { type FrozenConfig } from './types.ts'
+
+/** Overrides that the command line and the environment can set, by dotted config key. */
+export interface Overrides {
+  primary?: string
+  listen?: string
+  admin?: string
+  logLevel?: string
+}
+
+/** Environment variables read at start-up, and the config key each one sets. */
+export const ENV_KEYS = {
+  PARITYGATE_PRIMARY: 'primary.url',
+  PARITYGATE_LISTEN: 'listen',
+  PARITYGATE_ADMIN: 'admin',
+  PARITYGATE_LOG_LEVEL: 'log.level'
+} as const
+
+const FLAG_KEYS: Record<keyof Overrides, { key: string, flag: string }> = {
+  primary: { key: 'primary.url', flag: '--primary' },
+  listen: { key: 'listen', flag: '--listen' },
+  admin: { key: 'admin', flag: '--admin' },
+  logLevel: { key: 'log.level', flag: '--log-level' }
+}
+
+/**
+ * Reads and parses a YAML or JSON config file (YAML is a superset of JSON; duplicate keys are errors).
+ * @throws ConfigErrors naming the file and what is wrong with it
+ */
+export function readConfigFile (file: string): Record<string, unknown> {
+  let text: string
+  try {
+    text = readFileSync(file, 'utf8')
+  } catch (err) {
+    throw new ConfigErrors([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`])
+  }
+  let data: unknown
+  try {
+    data = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true, prettyErrors: true })
+  } catch (err) {
+    throw new ConfigErrors([`${file}: not valid ${/\.json$/i.test(file) ? 'JSON' : 'YAML'}: ${(err as Error).message.split('\n')[0]}`])
+  }
+  if (data === null || data === undefined) data = {}
+  if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigErrors([`${file}: must hold a mapping of config keys at the top level`])
+  return data as Record<string, unknown>
+}
+
+function setPath (target: Record<string, unknown>, dotted: string, value: unknown): void {
+  const parts = dotted.split('.')
+  let node = target
+  for (let i = 0; i < parts.length - 1; i++) {
+    const next = node[parts[i]]
+    if (next === null || typeof next !== 'object' || Array.isArray(next)) node[parts[i]] = {}
+    node = node[parts[i]] as Record<string, unknown>
+  }
+  node[parts[parts.length - 1]] = value
+}
+
+/**
+ * The effective configuration: defaults < file < environment < flags, validated and frozen.
+ * Every error names its key and where the bad value came from.
+ * @param opts.file config file path (flag `--config`, else `PARITYGATE_CONFIG`)
+ * @param opts.env the environment to read `PARITYGATE_*` from
+ * @param opts.flags values from the command line
+ */
+export function loadConfig (opts: { file?: string, env?: NodeJS.ProcessEnv, flags?: Overrides } = {}): FrozenConfig {
+  const env = opts.env ?? {}
+  const file = opts.file ?? (env.PARITYGATE_CONFIG || undefined)
+  const raw: Record<string, unknown> = file !== undefined ? readConfigFile(file) : {}
+  const origin = new Map<string, string>()
+  if (file !== undefined) origin.set('', `file ${file}`)
+
+  for (const [name, key] of Object.entries(ENV_KEYS)) {
+    const value = env[name]
+    if (value !== undefined && value !== '') {
+      setPath(raw, key, value)
+      origin.set(key, `environment ${name}`)
+    }
+  }
+  for (const [name, spec] of Object.entries(FLAG_KEYS)) {
+    const value = opts.flags?.[name as keyof Overrides]
+    if (value !== undefined) {
+      setPath(raw, spec.key, value)
+      origin.set(spec.key, `flag ${spec.flag}`)
+    }
+  }
+  try {
+    return validateConfig(raw)
+  } catch (err) {
+    if (!(err instanceof ConfigErrors)) throw err
+    throw new ConfigErrors(err.errors.map((line) => {
+      const key = line.slice(0, line.indexOf(':'))
+      const from = origin.get(key) ?? origin.get('')
+      if (key === 'primary.url' && line.endsWith('is required')) return `${line} (set primary.url in the config file, PARITYGATE_PRIMARY or --primary)`
+      return from !== undefined ? `${line} (from ${from})` : line
+    }))
+  }
+}

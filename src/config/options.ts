@@ -1,0 +1,198 @@
+/* The configuration schema, its defaults, and the one compiled validator (unknown keys rejected, result frozen). */
+import { Ajv, type ErrorObject } from 'ajv'
+import { type Config, type FrozenConfig } from './types.ts'
+
+/** Defaults for every optional key; documented key by key in README.md#configuration. */
+export const defaultConfig = {
+  listen: '0.0.0.0:8000',
+  admin: '0.0.0.0:9000',
+  primary: {
+    timeoutMs: 30_000,
+    connectTimeoutMs: 5_000,
+    bodyTimeoutMs: 300_000,
+    connections: 128,
+    keepAliveTimeoutMs: 4_000,
+    host: null
+  },
+  proxy: {
+    requestIdHeader: 'x-request-id',
+    via: false,
+    xForwarded: true,
+    maxHeaderBytes: 65_536,
+    keepAliveTimeoutMs: 65_000
+  },
+  routes: [],
+  maxRoutes: 200,
+  shutdown: { graceMs: 25_000, delayMs: 0 },
+  redact: { headers: ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'] },
+  log: { level: 'info' }
+} as const
+
+const ms = (def: number, min = 1, max = 86_400_000) => ({ type: 'integer', minimum: min, maximum: max, default: def })
+
+/** JSON Schema of the whole file; every object rejects unknown keys. */
+export const schema = {
+  type: 'object',
+  additionalProperties: false,
+  required: ['primary'],
+  properties: {
+    listen: { type: 'string', format: 'hostport', default: defaultConfig.listen },
+    admin: { type: 'string', format: 'hostport', default: defaultConfig.admin },
+    primary: {
+      type: 'object',
+      additionalProperties: false,
+      required: ['url'],
+      properties: {
+        url: { type: 'string', format: 'origin' },
+        timeoutMs: ms(defaultConfig.primary.timeoutMs),
+        connectTimeoutMs: ms(defaultConfig.primary.connectTimeoutMs),
+        bodyTimeoutMs: ms(defaultConfig.primary.bodyTimeoutMs, 0),
+        connections: { type: 'integer', minimum: 1, maximum: 65_536, default: defaultConfig.primary.connections },
+        keepAliveTimeoutMs: ms(defaultConfig.primary.keepAliveTimeoutMs),
+        host: { type: ['string', 'null'], minLength: 1, pattern: '^[^\\s/]+$', default: defaultConfig.primary.host }
+      }
+    },
+    proxy: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        requestIdHeader: { type: 'string', pattern: '^[A-Za-z0-9-]+$', default: defaultConfig.proxy.requestIdHeader },
+        via: { type: 'boolean', default: defaultConfig.proxy.via },
+        xForwarded: { type: 'boolean', default: defaultConfig.proxy.xForwarded },
+        maxHeaderBytes: { type: 'integer', minimum: 8192, maximum: 1_048_576, default: defaultConfig.proxy.maxHeaderBytes },
+        keepAliveTimeoutMs: ms(defaultConfig.proxy.keepAliveTimeoutMs)
+      }
+    },
+    routes: {
+      type: 'array',
+      default: [],
+      maxItems: 1000,
+      items: {
+        type: 'object',
+        additionalProperties: false,
+        required: ['match'],
+        properties: {
+          name: { type: 'string', minLength: 1, maxLength: 100 },
+          match: { type: 'string', format: 'route' }
+        }
+      }
+    },
+    maxRoutes: { type: 'integer', minimum: 1, maximum: 10_000, default: defaultConfig.maxRoutes },
+    shutdown: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        graceMs: ms(defaultConfig.shutdown.graceMs, 0),
+        delayMs: ms(defaultConfig.shutdown.delayMs, 0)
+      }
+    },
+    redact: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        headers: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }, default: [...defaultConfig.redact.headers] }
+      }
+    },
+    log: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        level: { enum: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], default: defaultConfig.log.level }
+      }
+    }
+  }
+} as const
+
+const METHOD_RE = /^(?:[A-Z]+|\*)$/
+
+/** `HOST:PORT` with an IPv4 address, a name or a bracketed IPv6 address, and a port from 0 to 65535. */
+export function isHostPort (value: string): boolean {
+  const m = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(value)
+  return m !== null && Number(m[2]) <= 65_535
+}
+
+/** An http(s) origin: no path beyond `/`, no query, no credentials. */
+export function isOrigin (value: string): boolean {
+  let url: URL
+  try { url = new URL(value) } catch { return false }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && (url.pathname === '/' || url.pathname === '') &&
+    url.search === '' && url.hash === '' && url.username === '' && url.password === ''
+}
+
+/** `METHOD /path/:param/*`: one method (or `*`) and a path template starting with `/`. */
+export function isRouteTemplate (value: string): boolean {
+  const sp = value.indexOf(' ')
+  if (sp === -1) return value.startsWith('/')
+  return METHOD_RE.test(value.slice(0, sp)) && value.slice(sp + 1).startsWith('/')
+}
+
+const ajv = new Ajv({
+  allErrors: true,
+  useDefaults: true,
+  strict: true,
+  allowUnionTypes: true,
+  formats: { hostport: isHostPort, origin: isOrigin, route: isRouteTemplate }
+})
+const validate = ajv.compile(schema)
+
+const FORMAT_HINTS: Record<string, string> = {
+  hostport: 'must be HOST:PORT (for example 0.0.0.0:8000 or [::1]:9000)',
+  origin: 'must be an http:// or https:// origin without path, query or credentials (for example http://127.0.0.1:8080)',
+  route: 'must be "METHOD /path/:param" or "/path/:param"'
+}
+
+/** Turns ajv errors into `key.path: what is wrong` lines, one per error. */
+export function describeErrors (errors: ErrorObject[] | null | undefined): string[] {
+  const out: string[] = []
+  for (const e of errors ?? []) {
+    let key = e.instancePath.slice(1).replaceAll('/', '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')
+    let msg = e.message ?? 'is invalid'
+    if (e.keyword === 'additionalProperties') {
+      const extra = (e.params as { additionalProperty: string }).additionalProperty
+      key = key ? `${key}.${extra}` : extra
+      msg = 'is not a known key'
+    } else if (e.keyword === 'required') {
+      const missing = (e.params as { missingProperty: string }).missingProperty
+      key = key ? `${key}.${missing}` : missing
+      msg = 'is required'
+    } else if (e.keyword === 'format') {
+      msg = FORMAT_HINTS[(e.params as { format: string }).format] ?? msg
+    } else if (e.keyword === 'enum') {
+      msg = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
+    }
+    out.push(`${key || '(root)'}: ${msg}`)
+  }
+  return out
+}
+
+function deepFreeze<T> (value: T): T {
+  if (value !== null && typeof value === 'object' && !Object.isFrozen(value)) {
+    Object.freeze(value)
+    for (const v of Object.values(value)) deepFreeze(v)
+  }
+  return value
+}
+
+/** Thrown by validateConfig; carries every error line. */
+export class ConfigErrors extends Error {
+  readonly errors: string[]
+  constructor (errors: string[]) {
+    super(errors.join('\n'))
+    this.name = 'ConfigErrors'
+    this.errors = errors
+  }
+}
+
+/**
+ * Validates a raw config object against the schema, fills defaults, and returns it deeply frozen.
+ * @throws ConfigErrors listing every problem with its key path
+ */
+export function validateConfig (input: unknown): FrozenConfig {
+  const config = structuredClone(input)
+  if (!validate(config)) throw new ConfigErrors(describeErrors(validate.errors))
+  return deepFreeze(config as unknown as Config)
+}

@@ -1,0 +1,12 @@
+/* Every error paritygate raises, coded PARITYGATE_ERR_* with the HTTP status a client should see. */
+import createError from '@fastify/error'
+
+export const PARITYGATE_ERR_CONFIG_INVALID = createError('PARITYGATE_ERR_CONFIG_INVALID', 'Invalid configuration: %s', 500, TypeError)
+export const PARITYGATE_ERR_CONFIG_READ = createError('PARITYGATE_ERR_CONFIG_READ', 'Cannot read configuration file %s: %s', 500, TypeError)
+export const PARITYGATE_ERR_USAGE = createError('PARITYGATE_ERR_USAGE', 'Usage: %s', 500, TypeError)
+export const PARITYGATE_ERR_PRIMARY_TIMEOUT = createError('PARITYGATE_ERR_PRIMARY_TIMEOUT', 'Primary upstream timed out', 504)
+export const PARITYGATE_ERR_PRIMARY_UNAVAILABLE = createError('PARITYGATE_ERR_PRIMARY_UNAVAILABLE', 'Primary upstream unavailable', 502)
+export const PARITYGATE_ERR_BAD_REQUEST_TARGET = createError('PARITYGATE_ERR_BAD_REQUEST_TARGET', 'Request target must be a path (origin-form)', 400)
+export const PARITYGATE_ERR_UPGRADE_UNSUPPORTED = createError('PARITYGATE_ERR_UPGRADE_UNSUPPORTED', 'Protocol upgrades (WebSocket) are not proxied', 501)
+export const PARITYGATE_ERR_METHOD_UNSUPPORTED = createError('PARITYGATE_ERR_METHOD_UNSUPPORTED', 'CONNECT is not supported by a reverse proxy', 405)
+export const PARITYGATE_ERR_SHUTTING_DOWN = createError('PARITYGATE_ERR_SHUTTING_DOWN', 'Proxy is shutting down', 503)

@@ -1,0 +1,126 @@
+/* Hop-by-hop filtering (RFC 9110 §7.6.1) and forwarding headers, both ways, on raw header lists. */
+
+/** Fields that describe one connection, never forwarded (RFC 9110 §7.6.1, plus Proxy-Connection and `expect`, which Node answers itself). */
+const REQUEST_DROP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authenticate', 'proxy-authorization', 'expect', 'http2-settings'
+])
+const RESPONSE_DROP = new Set([
+  'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
+  'proxy-authenticate', 'proxy-authorization'
+])
+
+/** The tokens a Connection field names, lowercased (`close` and `keep-alive` included; they are dropped anyway). */
+function connectionTokens (value: string, into: Set<string>): void {
+  for (const part of value.split(',')) {
+    const token = part.trim().toLowerCase()
+    if (token !== '') into.add(token)
+  }
+}
+
+/** What the request builder learned while copying the client's headers. */
+export class ForwardedRequest {
+  headers: string[]
+  requestId: string | null
+  constructor () {
+    this.headers = []
+    this.requestId = null
+  }
+}
+
+export interface ForwardingOptions {
+  /** lowercased name of the request-id header */
+  requestIdHeader: string
+  /** replacement Host, or null to keep the client's */
+  host: string | null
+  xForwarded: boolean
+  via: boolean
+}
+
+/**
+ * Copies the client's raw headers for the upstream: hop-by-hop fields and those named by Connection
+ * are dropped, X-Forwarded-For/-Proto/-Host appended to, Host kept or rewritten, the request id kept.
+ * @param raw `req.rawHeaders`: name, value, name, value…
+ */
+export function forwardRequestHeaders (raw: string[], remoteAddress: string | undefined, opts: ForwardingOptions): ForwardedRequest {
+  const out = new ForwardedRequest()
+  const headers = out.headers
+  let named: Set<string> | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {
+      named ??= new Set()
+      connectionTokens(raw[i + 1], named)
+    }
+  }
+  let xff: string | null = null
+  let xfp: string | null = null
+  let xfh: string | null = null
+  let host: string | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i]
+    const lower = name.toLowerCase()
+    const value = raw[i + 1]
+    if (REQUEST_DROP.has(lower) || (named !== null && named.has(lower))) continue
+    if (lower === 'host') {
+      host = value
+      if (opts.host !== null) continue
+    } else if (opts.xForwarded && lower.startsWith('x-forwarded-')) {
+      if (lower === 'x-forwarded-for') { xff = xff === null ? value : `${xff}, ${value}`; continue }
+      if (lower === 'x-forwarded-proto') { xfp = xfp === null ? value : `${xfp}, ${value}`; continue }
+      if (lower === 'x-forwarded-host') { xfh = xfh === null ? value : `${xfh}, ${value}`; continue }
+    } else if (lower === opts.requestIdHeader) {
+      if (out.requestId !== null) continue
+      out.requestId = value
+    }
+    headers.push(name, value)
+  }
+  if (opts.host !== null) headers.push('host', opts.host)
+  if (opts.xForwarded) {
+    const addr = remoteAddress ?? 'unknown'
+    headers.push('x-forwarded-for', xff === null ? addr : `${xff}, ${addr}`)
+    headers.push('x-forwarded-proto', xfp === null ? 'http' : `${xfp}, http`)
+    if (host !== null) headers.push('x-forwarded-host', xfh === null ? host : `${xfh}, ${host}`)
+    else if (xfh !== null) headers.push('x-forwarded-host', xfh)
+  }
+  if (opts.via) headers.push('via', '1.1 paritygate')
+  return out
+}
+
+/** The upstream's response headers as the client will get them, and what the proxy needs of them. */
+export class ForwardedResponse {
+  headers: string[]
+  /** the upstream's Content-Length, or -1 when absent */
+  contentLength: number
+  constructor () {
+    this.headers = []
+    this.contentLength = -1
+  }
+}
+
+/**
+ * Converts undici's raw response headers (Buffers, latin1) for `res.writeHead`, dropping hop-by-hop fields.
+ * Values keep their bytes: latin1 in, latin1 out.
+ */
+export function forwardResponseHeaders (raw: Buffer[], via: boolean): ForwardedResponse {
+  const out = new ForwardedResponse()
+  const headers = out.headers
+  let named: Set<string> | null = null
+  for (let i = 0; i < raw.length; i += 2) {
+    if (raw[i].length === 10 && raw[i].toString('latin1').toLowerCase() === 'connection') {
+      named ??= new Set()
+      connectionTokens(raw[i + 1].toString('latin1'), named)
+    }
+  }
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1')
+    const lower = name.toLowerCase()
+    if (RESPONSE_DROP.has(lower) || (named !== null && named.has(lower))) continue
+    const value = raw[i + 1].toString('latin1')
+    if (lower === 'content-length') {
+      out.contentLength = /^\d{1,15}$/.test(value) ? Number(value) : -1
+    }
+    headers.push(name, value)
+  }
+  if (via) headers.push('via', '1.1 paritygate')
+  return out
+}

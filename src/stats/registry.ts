@@ -1,0 +1,78 @@
+/* The Prometheus metrics of one app instance, in a registry of its own (never the global one). */
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client'
+
+/** Latency buckets in seconds, from 0.5 ms to 30 s. */
+const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
+/** The proxy's own cost is tens of microseconds: finer buckets. */
+const OVERHEAD_BUCKETS = [0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]
+
+export type Target = 'primary' | 'candidate'
+
+/** Status class label: 1xx..5xx, or `error` when no response came. */
+export function statusClass (status: number): string {
+  if (status >= 100 && status < 600) return STATUS_CLASSES[Math.floor(status / 100)]
+  return 'error'
+}
+const STATUS_CLASSES = ['error', '1xx', '2xx', '3xx', '4xx', '5xx']
+
+/** Metrics plus a cache of bound children, so that recording costs one Map lookup, not a label hash. */
+export class Metrics {
+  readonly registry: Registry
+  readonly requests: Counter<'target' | 'route' | 'method' | 'status'>
+  readonly duration: Histogram<'target' | 'route'>
+  readonly overhead: Histogram
+  readonly buildInfo: Gauge<'version'>
+  #requestChildren: Map<string, { inc: (n?: number) => void }>
+  #durationChildren: Map<string, { observe: (v: number) => void }>
+
+  constructor (version: string) {
+    const registry = new Registry()
+    const registers = [registry]
+    this.registry = registry
+    this.requests = new Counter({
+      name: 'paritygate_requests_total',
+      help: 'Upstream exchanges by target, route, method and status class (error: no response)',
+      labelNames: ['target', 'route', 'method', 'status'],
+      registers
+    })
+    this.duration = new Histogram({
+      name: 'paritygate_request_duration_seconds',
+      help: 'Upstream exchange duration, from dispatch to the last byte of the response',
+      labelNames: ['target', 'route'],
+      buckets: DURATION_BUCKETS,
+      registers
+    })
+    this.overhead = new Histogram({
+      name: 'paritygate_proxy_overhead_seconds',
+      help: 'Time the proxy adds on the live path: total time minus time waiting on the primary',
+      buckets: OVERHEAD_BUCKETS,
+      registers
+    })
+    this.buildInfo = new Gauge({ name: 'paritygate_build_info', help: 'Build information', labelNames: ['version'], registers })
+    this.buildInfo.set({ version }, 1)
+    collectDefaultMetrics({ register: registry })
+    this.#requestChildren = new Map()
+    this.#durationChildren = new Map()
+  }
+
+  /** Counts one exchange and its duration in seconds (status 0: no response). */
+  recordExchange (target: Target, route: string, method: string, status: number, seconds: number): void {
+    const cls = statusClass(status)
+    const key = `${target}\0${route}\0${method}\0${cls}`
+    let counter = this.#requestChildren.get(key)
+    if (counter === undefined) {
+      counter = this.requests.labels(target, route, method, cls)
+      this.#requestChildren.set(key, counter)
+    }
+    counter.inc()
+    if (seconds >= 0) {
+      const dkey = `${target}\0${route}`
+      let hist = this.#durationChildren.get(dkey)
+      if (hist === undefined) {
+        hist = this.duration.labels(target, route)
+        this.#durationChildren.set(dkey, hist)
+      }
+      hist.observe(seconds)
+    }
+  }
+}
