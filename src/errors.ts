@@ -7,6 +7,7 @@ export const PARITYGATE_ERR_USAGE = createError('PARITYGATE_ERR_USAGE', 'Usage: 
 export const PARITYGATE_ERR_PRIMARY_TIMEOUT = createError('PARITYGATE_ERR_PRIMARY_TIMEOUT', 'Primary upstream timed out', 504)
 export const PARITYGATE_ERR_PRIMARY_UNAVAILABLE = createError('PARITYGATE_ERR_PRIMARY_UNAVAILABLE', 'Primary upstream unavailable', 502)
 export const PARITYGATE_ERR_BAD_REQUEST_TARGET = createError('PARITYGATE_ERR_BAD_REQUEST_TARGET', 'Request target must be a path (origin-form)', 400)
+export const PARITYGATE_ERR_BAD_FRAMING = createError('PARITYGATE_ERR_BAD_FRAMING', 'Transfer-Encoding must be exactly "chunked"', 400)
 export const PARITYGATE_ERR_UPGRADE_UNSUPPORTED = createError('PARITYGATE_ERR_UPGRADE_UNSUPPORTED', 'Protocol upgrades (WebSocket) are not proxied', 501)
 export const PARITYGATE_ERR_METHOD_UNSUPPORTED = createError('PARITYGATE_ERR_METHOD_UNSUPPORTED', 'CONNECT is not supported by a reverse proxy', 405)
 export const PARITYGATE_ERR_SHUTTING_DOWN = createError('PARITYGATE_ERR_SHUTTING_DOWN', 'Proxy is shutting down', 503)

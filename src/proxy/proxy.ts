@@ -5,7 +5,7 @@ import { type Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import { type Dispatcher } from 'undici'
 import {
-  PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_METHOD_UNSUPPORTED, PARITYGATE_ERR_PRIMARY_TIMEOUT,
+  PARITYGATE_ERR_BAD_FRAMING, PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_METHOD_UNSUPPORTED, PARITYGATE_ERR_PRIMARY_TIMEOUT,
   PARITYGATE_ERR_PRIMARY_UNAVAILABLE, PARITYGATE_ERR_UPGRADE_UNSUPPORTED
 } from '../errors.ts'
 import { type Logger } from '../logger.ts'
@@ -45,6 +45,10 @@ function sendError (res: ServerResponse, Err: ErrorCtor, requestId: string | nul
   if (close) res.shouldKeepAlive = false
   res.writeHead(err.statusCode, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body) })
   res.end(body)
+}
+
+function destroyResponse (res: ServerResponse): void {
+  res.destroy()
 }
 
 function httpReason (status: number): string {
@@ -120,6 +124,10 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
 
   onHeaders (status: number, raw: Buffer[], resume: () => void, statusText: string): boolean {
     if (status < 200) return true // 1xx: Node already answered Expect itself; other interim answers are not relayed
+    if (status > 599) {
+      this.fail(PARITYGATE_ERR_PRIMARY_UNAVAILABLE, 'invalid_status')
+      return false
+    }
     this.status = status
     this.statusText = statusText
     this.resume = resume
@@ -186,10 +194,17 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
   onError (err: Error & { code?: string }): void {
     if (this.done) return
     const res = this.res
+    if (this.chunks !== null && !res.headersSent && !res.destroyed && this.writeHead(this.responseHeaders as string[])) {
+      // Cut short while buffering a small body: the client gets what a direct call gives, headers and
+      // the bytes that came, then a reset; never a 502 for a request the primary may have acted on.
+      for (const chunk of this.chunks) res.write(chunk)
+      this.chunks = null
+    }
     if (res.headersSent || res.destroyed) {
       // Cut short after the headers: abort the client's connection so a short body never looks complete.
+      // setImmediate: Node corks the socket until the next tick, and destroying now would drop what was written.
       this.done = true
-      res.destroy()
+      setImmediate(destroyResponse, res)
       this.record('error', err)
       return
     }
@@ -238,10 +253,13 @@ function onRequest (this: Server & { state: ProxyState }, req: IncomingMessage, 
   const state = this.state
   state.inflight++
   const url = req.url as string
-  if (url.charCodeAt(0) !== 47 /* / */) {
+  const te = req.headers['transfer-encoding']
+  if (url.charCodeAt(0) !== 47 /* / */ || (te !== undefined && te.toLowerCase() !== 'chunked')) {
     // Absolute-form (`http://169.254.169.254/`) or `*`: never contact a host the client names.
+    // A Transfer-Encoding other than plain `chunked` (`xchunked`, `chunked, identity`): Node reports it
+    // only once it reads the body, after this handler ran; refuse it here so nothing is forwarded.
     res.once('close', () => { if (--state.inflight === 0 && state.onIdle !== null) state.onIdle() })
-    sendError(res, PARITYGATE_ERR_BAD_REQUEST_TARGET, null, true)
+    sendError(res, te !== undefined && url.charCodeAt(0) === 47 ? PARITYGATE_ERR_BAD_FRAMING : PARITYGATE_ERR_BAD_REQUEST_TARGET, null, true)
     return
   }
   if (state.draining) res.shouldKeepAlive = false
@@ -252,7 +270,7 @@ function onRequest (this: Server & { state: ProxyState }, req: IncomingMessage, 
     fwd.headers.push(state.requestIdHeader, requestId)
   }
   const cl = req.headers['content-length']
-  const hasBody = cl !== undefined ? cl !== '0' : req.headers['transfer-encoding'] !== undefined
+  const hasBody = cl !== undefined ? cl !== '0' : te !== undefined
   new PrimaryExchange(state, req, res, requestId, fwd.headers, hasBody ? req : null, startedAt).dispatch()
 }
 
