@@ -20,10 +20,11 @@ export interface GateQuery {
 }
 
 function latencyEvidence (latency: LatencyHistograms, query: GateQuery, target: Target, confidence: number): LatencyEvidence {
-  const { count, p95Ms } = latency.percentiles(query.windowMs, query.route, target)
-  const { lower, upper } = quantileInterval(count, 0.95, confidence)
-  const { valuesMs } = latency.valuesAt(query.windowMs, query.route, target, [lower, upper])
-  return { count, p95Ms, p95LowerMs: valuesMs[0], p95UpperMs: valuesMs[1] }
+  const { count, valuesMs } = latency.valuesAt(query.windowMs, query.route, target, (n) => {
+    const { lower, upper } = quantileInterval(n, 0.95, confidence)
+    return [95, lower, upper]
+  })
+  return { count, p95Ms: valuesMs[0], p95LowerMs: valuesMs[1], p95UpperMs: valuesMs[2] }
 }
 
 /**

@@ -132,3 +132,23 @@ test('LatencyHistograms should validate options and windows', () => {
   latency.record('a', 'candidate', 1500)
   strictEqual(latency.percentiles(30_000, 'a', 'candidate').count, 1, 'the default clock is Date.now')
 })
+
+test('LatencyHistograms should freeze a bucket that uses every cell without losing counts', () => {
+  const { now, advance } = clock(0)
+  const latency = new LatencyHistograms({ now, bucketMs: 1000, maxWindowMs: 10_000 })
+  let recorded = 0
+  for (let v = 1; v <= HIGHEST_TRACKABLE_MICROS; v = Math.max(v + 1, Math.round(v * 1.0004))) {
+    latency.record('r', 'primary', v)
+    recorded++
+  }
+  const open = latency.percentiles(2000, 'r', 'primary')
+  strictEqual(open.count, recorded)
+  advance(1000)
+  latency.record('r', 'primary', 1) // rolls: the full bucket is frozen
+  const merged = latency.percentiles(2000, 'r', 'primary')
+  strictEqual(merged.count, recorded + 1)
+  strictEqual(merged.p95Ms, open.p95Ms)
+  strictEqual(merged.p99Ms, open.p99Ms)
+  near(latency.valuesAt(2000, 'r', 'primary', [100]).valuesMs[0], 60_000)
+  strictEqual(latency.valuesAt(2000, 'r', 'primary', (n) => [n > 0 ? 0 : 50]).valuesMs[0], 0.001)
+})
