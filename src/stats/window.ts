@@ -31,9 +31,7 @@ export interface RollingWindowOptions {
 }
 
 const FIELDS = COUNTERS.length
-const FIELD_INDEX: Readonly<Record<Counter, number>> = Object.freeze(
-  Object.fromEntries(COUNTERS.map((name, i) => [name, i])) as Record<Counter, number>
-)
+const FIELD_INDEX: ReadonlyMap<string, number> = new Map(COUNTERS.map((name, i) => [name, i]))
 const TOTAL_ROW = 0
 const OTHER_ROW = 1
 const FIRST_ROUTE_ROW = 2
@@ -111,7 +109,7 @@ export class RollingWindow {
    * @default now the clock given to the constructor
    */
   add (route: string, kind: Counter, count: number, now: number = this.#now()): void {
-    const field = FIELD_INDEX[kind]
+    const field = FIELD_INDEX.get(kind)
     if (field === undefined) throw new TypeError(`RollingWindow: unknown counter ${String(kind)}`)
     if (!(count > 0)) return
     const bucket = this.#bucketFor(Math.floor(now / this.bucketMs))

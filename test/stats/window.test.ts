@@ -94,6 +94,8 @@ test('RollingWindow should validate options, counters and windows', () => {
   const window = new RollingWindow()
   // @ts-expect-error an unknown counter is refused at run time too
   throws(() => window.record('a', 'bogus'), TypeError)
+  // @ts-expect-error nor is a name inherited from Object.prototype
+  throws(() => window.add('a', 'toString', 1), TypeError)
   throws(() => window.snapshot(0), RangeError)
   throws(() => window.snapshot(3_600_001), RangeError)
   throws(() => window.snapshot(Number.NaN, 'a'), RangeError)
