@@ -1,0 +1,59 @@
+// Builds the project when dist/ is stale and starts `node dist/cli.js serve` as a pinned child process.
+import { existsSync } from 'node:fs'
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import { runToEnd, startChild, stopChild, type Child } from './children.ts'
+import { freePort, waitForStatus } from './net.ts'
+
+export const ROOT = new URL('../../', import.meta.url).pathname
+const CLI_SRC = join(ROOT, 'src/cli.ts')
+const CLI_DIST = join(ROOT, 'dist/cli.js')
+
+async function newestMtime (dir: string): Promise<number> {
+  let newest = 0
+  for (const entry of await readdir(dir, { withFileTypes: true, recursive: true })) {
+    if (!entry.isFile()) continue
+    const { mtimeMs } = await stat(join(entry.parentPath, entry.name))
+    if (mtimeMs > newest) newest = mtimeMs
+  }
+  return newest
+}
+
+/** Runs `npm run build` when dist/cli.js is missing or older than any file under src/. */
+export async function ensureBuilt (log: (line: string) => void): Promise<void> {
+  if (!existsSync(CLI_SRC)) {
+    throw new Error('src/cli.ts does not exist yet, so the paritygate target cannot run.\n' +
+      'Run the other targets meanwhile: TARGETS=direct,fastify-http-proxy,nginx npm run bench')
+  }
+  const srcMtime = await newestMtime(join(ROOT, 'src'))
+  if (existsSync(CLI_DIST) && (await stat(CLI_DIST)).mtimeMs >= srcMtime) return
+  log('dist/cli.js is missing or older than src/: running npm run build')
+  await runToEnd({ name: 'npm run build', cpu: null, command: 'npm', args: ['run', 'build', '--silent'] }, 180_000)
+  if (!existsSync(CLI_DIST)) throw new Error('npm run build succeeded but dist/cli.js is still missing')
+}
+
+export interface ParitygateHandle {
+  child: Child
+  url: string
+  adminUrl: string
+}
+
+/**
+ * Starts `node dist/cli.js serve --primary <primary> --listen 127.0.0.1:P --admin 127.0.0.1:A --log-level warn <extra>`
+ * pinned to `cpu`, and waits for GET /healthz/ready on the admin port to answer 200.
+ */
+export async function startParitygate (primary: string, extra: string[], cpu: number, name = 'paritygate'): Promise<ParitygateHandle> {
+  const port = await freePort()
+  const admin = await freePort()
+  const args = [CLI_DIST, 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`,
+    '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', ...extra]
+  const child = startChild({ name, cpu, command: process.execPath, args })
+  const adminUrl = `http://127.0.0.1:${admin}`
+  try {
+    await waitForStatus(`${adminUrl}/healthz/ready`, 20_000, () => child.process.exitCode === null)
+  } catch (err) {
+    await stopChild(child)
+    throw new Error(`${name} did not become ready: ${(err as Error).message}\n${child.tail()}`)
+  }
+  return { child, url: `http://127.0.0.1:${port}/`, adminUrl }
+}
