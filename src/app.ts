@@ -4,20 +4,13 @@ import { type AddressInfo } from 'node:net'
 import { type FastifyInstance } from 'fastify'
 import { type Pool } from 'undici'
 import { buildAdmin } from './admin/admin.ts'
-import { type FrozenConfig } from './config/index.ts'
+import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { createProxyServer, type ProxyState } from './proxy/proxy.ts'
 import { RouteNamer } from './proxy/routes.ts'
 import { createPrimaryPool } from './proxy/upstream.ts'
 import { Metrics } from './stats/registry.ts'
 import { VERSION } from './version.ts'
-
-/** `HOST:PORT` → listen options; IPv6 hosts come bracketed. */
-export function parseHostPort (value: string): { host: string, port: number } {
-  const i = value.lastIndexOf(':')
-  const host = value.slice(0, i).replace(/^\[(.*)\]$/, '$1')
-  return { host, port: Number(value.slice(i + 1)) }
-}
 
 function urlOf (address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address

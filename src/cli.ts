@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /* The command line: parse flags, load config, run serve / demo / check-config. Exit 2 on any bad input. */
 import { parseArgs } from 'node:util'
-import { ConfigErrors, loadConfig, readConfigFile, validateConfig, type Overrides } from './config/index.ts'
+import { ConfigErrors, isHostPort, parseHostPort, loadConfig, readConfigFile, validateConfig, type Overrides } from './config/index.ts'
 import { VERSION } from './version.ts'
 
 const HELP = `paritygate ${VERSION}: a shadow-traffic parity proxy and rollout gate
@@ -10,6 +10,7 @@ Usage:
   paritygate [serve] --primary URL [--listen HOST:PORT] [--admin HOST:PORT] [--config FILE] [--log-level LEVEL]
   paritygate demo [--duration SECONDS]
   paritygate check-config FILE
+  paritygate healthcheck [--admin HOST:PORT]   (exit 0 when /healthz/live answers 200; for container HEALTHCHECKs)
   paritygate --version | --help
 
 Precedence: defaults < config file < environment (PARITYGATE_*) < flags.
@@ -55,6 +56,19 @@ async function main (argv: string[]): Promise<void> {
     } catch (err) {
       if (!(err instanceof ConfigErrors)) throw err
       fail(err.errors)
+    }
+    return
+  }
+
+  if (command === 'healthcheck') {
+    const admin = values.admin ?? process.env.PARITYGATE_ADMIN ?? '127.0.0.1:9000'
+    if (!isHostPort(admin)) { fail(['--admin: must be HOST:PORT']); return }
+    const { host, port } = parseHostPort(admin)
+    const target = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
+    const res = await fetch(`http://${target}:${port}/healthz/live`, { signal: AbortSignal.timeout(2000) }).catch((err: Error) => err)
+    if (res instanceof Error || res.status !== 200) {
+      process.stderr.write(`paritygate: not live: ${res instanceof Error ? res.message : `status ${res.status}`}\n`)
+      process.exitCode = 1
     }
     return
   }

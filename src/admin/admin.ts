@@ -12,7 +12,7 @@ export interface AdminState {
 
 /** Builds the admin fastify instance (not yet listening). */
 export function buildAdmin (state: AdminState, log: Logger): FastifyInstance {
-  const admin = fastify({ loggerInstance: log.child({ component: 'admin' }), logController: new LogController({ disableRequestLogging: true }), return503OnClosing: false })
+  const admin = fastify({ loggerInstance: log.child({ component: 'admin' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }), logController: new LogController({ disableRequestLogging: true }), return503OnClosing: false })
 
   admin.get('/healthz/live', async () => ({ status: 'live' }))
 

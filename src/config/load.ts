@@ -95,7 +95,7 @@ export function loadConfig (opts: { file?: string, env?: NodeJS.ProcessEnv, flag
     throw new ConfigErrors(err.errors.map((line) => {
       const key = line.slice(0, line.indexOf(':'))
       const from = origin.get(key) ?? origin.get('')
-      if (key === 'primary.url' && line.endsWith('is required')) return `${line} (set primary.url in the config file, PARITYGATE_PRIMARY or --primary)`
+      if ((key === 'primary.url' || key === 'primary') && line.endsWith('is required')) return 'primary.url: is required (set primary.url in the config file, PARITYGATE_PRIMARY or --primary)'
       return from !== undefined ? `${line} (from ${from})` : line
     }))
   }

@@ -115,6 +115,13 @@ export function isHostPort (value: string): boolean {
   return m !== null && Number(m[2]) <= 65_535
 }
 
+/** `HOST:PORT` → listen options; IPv6 hosts come bracketed. */
+export function parseHostPort (value: string): { host: string, port: number } {
+  const i = value.lastIndexOf(':')
+  const host = value.slice(0, i).replace(/^\[(.*)\]$/, '$1')
+  return { host, port: Number(value.slice(i + 1)) }
+}
+
 /** An http(s) origin: no path beyond `/`, no query, no credentials. */
 export function isOrigin (value: string): boolean {
   let url: URL

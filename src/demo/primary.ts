@@ -14,8 +14,10 @@ export async function startDemoPrimary (): Promise<{ server: Server, url: string
     const m = /^\/orders\/(\d+)$/.exec(url)
     if (req.method === 'GET' && m !== null) body = order(Number(m[1]))
     else if (req.method === 'GET' && url.startsWith('/users/')) body = { id: url.slice(7), name: 'Ada', plan: 'pro' }
-    else if (req.method === 'POST' && url === '/orders') { status = 201; body = { id: 1000 + Math.floor(Math.random() * 1000), status: 'open' } }
-    else if (url === '/health') body = { ok: true }
+    else if (req.method === 'POST' && url === '/orders') {
+      status = 201
+      body = { id: 1000 + Math.floor(Math.random() * 1000), status: 'open' }
+    } else if (url === '/health') body = { ok: true }
     else { status = 404; body = { error: 'not found' } }
     const text = JSON.stringify(body)
     req.resume()

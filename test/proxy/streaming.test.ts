@@ -108,7 +108,8 @@ test('proxy should abort the primary exchange when the client leaves mid-respons
     await once(res, 'data')
     req.destroy()
   }
-  for (let i = 0; i < 100 && open > 0; i++) await sleep(20)
+  const openNow = () => open
+  for (let i = 0; i < 100 && openNow() > 0; i++) await sleep(20)
   strictEqual(open, 0, 'every upstream response was aborted')
   strictEqual(closedEarly, 100)
   strictEqual(proxy.app.proxyState.inflight, 0)
@@ -131,7 +132,8 @@ test('proxy should abort the primary request when the client leaves mid-upload',
   req.write('x'.repeat(1000))
   await started
   req.destroy()
-  for (let i = 0; i < 100 && aborted === 0; i++) await sleep(10)
+  const abortedNow = () => aborted
+  for (let i = 0; i < 100 && abortedNow() === 0; i++) await sleep(10)
   strictEqual(aborted, 1)
   for (let i = 0; i < 100 && proxy.app.proxyState.inflight > 0; i++) await sleep(10)
   strictEqual(proxy.app.proxyState.inflight, 0)

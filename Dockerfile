@@ -1,0 +1,26 @@
+# syntax=docker/dockerfile:1
+# paritygate: build with the dev toolchain, run with production dependencies only, as a non-root user.
+# Node 26 is the Active LTS line (from October 2026); the suite also runs on Node 20.18+.
+# test/dockerfile.test.ts runs the same build, prune and start commands without a Docker engine.
+
+FROM node:26-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build && npm prune --omit=dev --no-audit --no-fund
+
+FROM node:26-bookworm-slim
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+COPY config ./config
+USER node
+# 8000: the proxy listener; 9000: the admin listener (health, metrics, gate API)
+EXPOSE 8000 9000
+HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["node", "dist/cli.js", "healthcheck"]
+ENTRYPOINT ["node", "dist/cli.js"]
+CMD ["serve"]
