@@ -2,7 +2,7 @@
  * Structural diff of two canonical JSON trees under compiled rules: iterative (explicit
  * stack, any depth), bounded in output, reporting JSONPath-ish paths in document order.
  */
-import { type JsonNode, Kind } from './canonical.ts'
+import { type JsonNode, Kind, canonicalText } from './canonical.ts'
 import {
   type CompiledRules, type PathNode, arrayModeAt, compileRules, isIgnored, parseInstant,
   stepRules, timestampAt, toleranceAt, withinTolerance
@@ -87,7 +87,7 @@ function memberText (node: JsonNode, field: string): string | null {
   while (lo <= hi) {
     const mid = (lo + hi) >>> 1
     const k = keys[mid]
-    if (k === field) return (node.children as JsonNode[])[mid].canonical
+    if (k === field) return canonicalText((node.children as JsonNode[])[mid])
     if (k < field) lo = mid + 1
     else hi = mid - 1
   }
@@ -97,12 +97,12 @@ function memberText (node: JsonNode, field: string): string | null {
 function scalarEqual (x: JsonNode, y: JsonNode, step: Step, rules: CompiledRules): boolean {
   if (x.kind === Kind.Number) {
     const tol = toleranceAt(rules, step.active)
-    return tol !== null && withinTolerance(x.canonical, y.canonical, tol)
+    return tol !== null && withinTolerance(x.canonical as string, y.canonical as string, tol)
   }
   if (x.kind === Kind.String && timestampAt(rules, step.active)) {
-    const ia = parseInstant(stringValue(x.canonical))
+    const ia = parseInstant(stringValue(x.canonical as string))
     if (ia === null) return false
-    const ib = parseInstant(stringValue(y.canonical))
+    const ib = parseInstant(stringValue(y.canonical as string))
     if (ib === null) return false
     const d = ia > ib ? ia - ib : ib - ia
     return d <= rules.timestampToleranceNs
@@ -117,8 +117,8 @@ function queue (out: Step[], parent: Step, a: JsonNode | null, b: JsonNode | nul
   out.push(new Step(a, b, parent, key, index, active, report))
 }
 
-function byCanonical (nodes: JsonNode[]): (i: number, j: number) => number {
-  return (i, j) => nodes[i].canonical < nodes[j].canonical ? -1 : nodes[i].canonical > nodes[j].canonical ? 1 : i - j
+function byText (texts: string[]): (i: number, j: number) => number {
+  return (i, j) => texts[i] < texts[j] ? -1 : texts[i] > texts[j] ? 1 : i - j
 }
 
 function diffObject (out: Step[], s: Step, x: JsonNode, y: JsonNode): void {
@@ -144,23 +144,25 @@ function diffObject (out: Step[], s: Step, x: JsonNode, y: JsonNode): void {
 }
 
 function diffUnordered (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[]): void {
+  const ta = ca.map(canonicalText)
+  const tb = cb.map(canonicalText)
   const pool = new Map<string, number[]>()
   for (let j = cb.length - 1; j >= 0; j--) {
-    const list = pool.get(cb[j].canonical)
-    if (list === undefined) pool.set(cb[j].canonical, [j])
+    const list = pool.get(tb[j])
+    if (list === undefined) pool.set(tb[j], [j])
     else list.push(j)
   }
   const used = new Uint8Array(cb.length)
   const ua: number[] = []
   for (let i = 0; i < ca.length; i++) {
-    const list = pool.get(ca[i].canonical)
+    const list = pool.get(ta[i])
     if (list !== undefined && list.length > 0) used[list.pop() as number] = 1
     else ua.push(i)
   }
   const ub: number[] = []
   for (let j = 0; j < cb.length; j++) if (used[j] === 0) ub.push(j)
-  ua.sort(byCanonical(ca))
-  ub.sort(byCanonical(cb))
+  ua.sort(byText(ta))
+  ub.sort(byText(tb))
   pairLeftovers(out, s, ca, cb, ua, ub)
 }
 
