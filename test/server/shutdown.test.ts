@@ -8,9 +8,11 @@ import { spawnCli } from '../helpers/cli.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 
 test('serve should drain in-flight requests on SIGTERM, answer ready 503, and exit 0', async (t) => {
+  let arrived = 0
   const upstream = await createUpstream(t, (req, res) => {
+    arrived++
     req.resume()
-    setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('done'), 300)
+    setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('done'), 500)
   })
   const child = spawnCli(['serve', '--primary', upstream, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'info'])
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
@@ -21,12 +23,13 @@ test('serve should drain in-flight requests on SIGTERM, answer ready 503, and ex
     ok(child.exitCode === null, 'serve is running')
   }
   const started = JSON.parse(out.split('\n').find((l) => l.includes('paritygate listening')) as string)
-  const pool = new Pool(started.proxy, { connections: 20 })
+  const pool = new Pool(started.proxy, { connections: 40 })
   t.after(() => pool.destroy())
   strictEqual((await request(`${started.admin}/healthz/ready`)).statusCode, 200)
 
   const inflight = Array.from({ length: 40 }, (_, i) => pool.request({ method: i % 2 === 0 ? 'GET' : 'POST', path: `/work/${i}`, body: i % 2 === 0 ? null : 'x' }).then(async (res) => ({ status: res.statusCode, body: await res.body.text() })))
-  await sleep(100)
+  const arrivedNow = () => arrived
+  while (arrivedNow() < 40) await sleep(10)
   child.kill('SIGTERM')
   await sleep(50)
   const ready = await request(`${started.admin}/healthz/ready`).catch(() => null)
