@@ -162,8 +162,12 @@ let scalarCache = new Map<string, JsonNode>()
 const CACHE_LIMIT = 4096
 const SHARED_SCALAR_MAX = 32
 
+let sharing = false
+/** Below this input length the caches cost more than they save. */
+const SHARING_MIN_LENGTH = 8192
+
 function scalar (kind: JsonKind, text: string): JsonNode {
-  if (text.length > SHARED_SCALAR_MAX) return new JsonNode(kind, text, null, null, null)
+  if (!sharing || text.length > SHARED_SCALAR_MAX) return new JsonNode(kind, text, null, null, null)
   let node = scalarCache.get(text)
   if (node === undefined) {
     node = new JsonNode(kind, text, null, null, null)
@@ -193,8 +197,11 @@ export function canonicalize (input: Buffer | Uint8Array | string, opts: Canonic
     text = Buffer.isBuffer(input) ? input.toString('utf8') : Buffer.from(input.buffer, input.byteOffset, input.byteLength).toString('utf8')
   }
   let value: JsonNode
-  keyCache = new Map()
-  scalarCache = new Map()
+  sharing = text.length >= SHARING_MIN_LENGTH
+  if (sharing) {
+    keyCache = new Map()
+    scalarCache = new Map()
+  }
   try {
     value = parse(text, maxDepth)
   } catch (err) {
@@ -324,7 +331,7 @@ function parseKey (s: string, i: number, frame: Frame): number {
   if (entry === undefined) {
     const value = strText.indexOf('\\') < 0 ? strText.slice(1, -1) : JSON.parse(strText) as string
     entry = new KeyEntry(value, strText + ':')
-    if (keyCache.size < CACHE_LIMIT) keyCache.set(strText, entry)
+    if (sharing && keyCache.size < CACHE_LIMIT) keyCache.set(strText, entry)
   }
   frame.keys.push(entry.value)
   frame.keyTexts.push(entry.text)
