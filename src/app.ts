@@ -6,6 +6,8 @@ import { type Pool } from 'undici'
 import { buildAdmin } from './admin/admin.ts'
 import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
+import { MirrorController } from './mirror/mirror.ts'
+import { type MirrorObserver } from './mirror/types.ts'
 import { createProxyServer, type ProxyState } from './proxy/proxy.ts'
 import { RouteNamer } from './proxy/routes.ts'
 import { createPrimaryPool } from './proxy/upstream.ts'
@@ -17,44 +19,119 @@ function urlOf (address: AddressInfo): string {
   return `http://${host}:${address.port}`
 }
 
+/** Logs reasons for the candidate's failures at debug, and feeds the metrics; comparison plugs in here. */
+function createMirrorObserver (metrics: Metrics, log: Logger): MirrorObserver {
+  return {
+    decision: (route, decision) => metrics.recordDecision(route, decision),
+    candidate: (route, method, status, seconds, reason) => {
+      metrics.recordExchange('candidate', route, method, status, seconds)
+      if (reason !== null) {
+        metrics.candidateErrors.labels(reason).inc()
+        if (log.isLevelEnabled('debug')) log.debug({ route, method, reason }, 'candidate exchange failed')
+      }
+    },
+    inflight: (count) => metrics.mirrorInflight.set(count),
+    pair: () => {}
+  }
+}
+
+function proxyStateFor (config: FrozenConfig, pool: Pool, mirror: MirrorController | null, metrics: Metrics, log: Logger): ProxyState {
+  return {
+    pool,
+    mirror,
+    metrics,
+    log,
+    routes: new RouteNamer(config.routes, config.maxRoutes),
+    forwarding: {
+      requestIdHeader: config.proxy.requestIdHeader.toLowerCase(),
+      host: config.primary.host,
+      xForwarded: config.proxy.xForwarded,
+      via: config.proxy.via
+    },
+    requestIdHeader: config.proxy.requestIdHeader.toLowerCase(),
+    via: config.proxy.via,
+    draining: false,
+    inflight: 0,
+    onIdle: null
+  }
+}
+
+/** Options of one process that are not config: secrets and test hooks. */
+export interface AppOptions {
+  /** a pino logger (tests pass one with a sink) @default JSON on stdout at config.log.level */
+  logger?: Logger
+  /** `PARITYGATE_ADMIN_TOKEN`: required as a Bearer token by the admin endpoints that change state */
+  adminToken?: string | null
+}
+
 /** One paritygate process: the live listener, the admin listener and what they share. */
 export class App {
-  readonly config: FrozenConfig
   readonly log: Logger
   readonly metrics: Metrics
-  readonly primaryPool: Pool
   readonly proxyState: ProxyState
   readonly proxy: Server
   readonly admin: FastifyInstance
+  readonly observer: MirrorObserver
+  #config: FrozenConfig
   #ready: boolean
   #closing: Promise<void> | null
 
-  constructor (config: FrozenConfig, log: Logger) {
-    this.config = config
+  constructor (config: FrozenConfig, log: Logger, adminToken: string | null) {
+    this.#config = config
     this.log = log
     this.metrics = new Metrics(VERSION)
-    this.primaryPool = createPrimaryPool(config.primary, config.proxy.maxHeaderBytes)
-    this.proxyState = {
-      pool: this.primaryPool,
-      metrics: this.metrics,
-      log,
-      routes: new RouteNamer(config.routes, config.maxRoutes),
-      forwarding: {
-        requestIdHeader: config.proxy.requestIdHeader.toLowerCase(),
-        host: config.primary.host,
-        xForwarded: config.proxy.xForwarded,
-        via: config.proxy.via
-      },
-      requestIdHeader: config.proxy.requestIdHeader.toLowerCase(),
-      via: config.proxy.via,
-      draining: false,
-      inflight: 0,
-      onIdle: null
-    }
+    this.observer = createMirrorObserver(this.metrics, log)
+    const mirror = config.candidate.url !== null ? new MirrorController(config, this.observer) : null
+    this.proxyState = proxyStateFor(config, createPrimaryPool(config.primary, config.proxy.maxHeaderBytes), mirror, this.metrics, log)
     this.proxy = createProxyServer(this.proxyState, config.proxy.maxHeaderBytes, config.proxy.keepAliveTimeoutMs)
-    this.admin = buildAdmin({ metrics: this.metrics, isReady: () => this.#ready }, log)
+    this.admin = buildAdmin({
+      metrics: this.metrics,
+      isReady: () => this.#ready,
+      config: () => this.#config,
+      mirror: () => this.proxyState.mirror,
+      adminToken
+    }, log)
     this.#ready = false
     this.#closing = null
+  }
+
+  /** The config in force (replaced by a successful reload). */
+  get config (): FrozenConfig { return this.#config }
+
+  /** The primary's connection pool in force. */
+  get primaryPool (): Pool { return this.proxyState.pool as Pool }
+
+  /**
+   * Applies a new, already validated config without dropping a connection: new pools take the
+   * next requests, the old ones close once their requests finish. The listen and admin addresses
+   * need a restart. Run-time mirror overrides (the kill switch) are kept.
+   * @returns what could not be applied
+   */
+  reload (next: FrozenConfig): string[] {
+    const prev = this.#config
+    const state = this.proxyState
+    const notes: string[] = []
+    if (next.listen !== prev.listen) notes.push('listen: changes need a restart')
+    if (next.admin !== prev.admin) notes.push('admin: changes need a restart')
+    if (JSON.stringify(next.proxy) !== JSON.stringify(prev.proxy)) notes.push('proxy: listener settings (header size, keep-alive) need a restart; forwarding options applied')
+    if (JSON.stringify(next.primary) !== JSON.stringify(prev.primary)) {
+      const old = state.pool as Pool
+      state.pool = createPrimaryPool(next.primary, next.proxy.maxHeaderBytes)
+      old.close().catch(() => old.destroy())
+    }
+    if (JSON.stringify([next.candidate, next.mirror, next.proxy.maxHeaderBytes]) !== JSON.stringify([prev.candidate, prev.mirror, prev.proxy.maxHeaderBytes])) {
+      const old = state.mirror
+      state.mirror = next.candidate.url !== null ? new MirrorController(next, this.observer, old?.runtime) : null
+      if (old !== null) old.close().catch(() => {})
+    }
+    const fresh = proxyStateFor(next, state.pool as Pool, state.mirror, this.metrics, this.log)
+    state.routes = fresh.routes
+    state.forwarding = fresh.forwarding
+    state.requestIdHeader = fresh.requestIdHeader
+    state.via = fresh.via
+    this.log.level = next.log.level
+    this.#config = next
+    return notes
   }
 
   get ready (): boolean { return this.#ready }
@@ -84,6 +161,7 @@ export class App {
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs).unref())
     const state = this.proxyState
     state.draining = true
+    state.mirror?.shutdown()
     const stopped = new Promise<void>((resolve) => this.proxy.close(() => resolve()))
     this.proxy.closeIdleConnections()
     if (state.inflight > 0) {
@@ -109,6 +187,7 @@ export class App {
         await closed
       }
       await this.admin.close()
+      await this.proxyState.mirror?.close(true)
       await this.primaryPool.close().catch(() => this.primaryPool.destroy())
     })()
     return this.#closing
@@ -117,9 +196,8 @@ export class App {
 
 /**
  * Builds one process's app from a validated config.
- * @param opts.logger a pino logger (tests pass one with a sink) @default a JSON logger on stdout at config.log.level
  */
-export function buildApp (config: FrozenConfig, opts: { logger?: Logger } = {}): App {
+export function buildApp (config: FrozenConfig, opts: AppOptions = {}): App {
   const log = opts.logger ?? createLogger(config.log.level, config.redact.headers)
-  return new App(config, log)
+  return new App(config, log, opts.adminToken ?? null)
 }

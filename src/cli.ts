@@ -7,19 +7,24 @@ import { VERSION } from './version.ts'
 const HELP = `paritygate ${VERSION}: a shadow-traffic parity proxy and rollout gate
 
 Usage:
-  paritygate [serve] --primary URL [--listen HOST:PORT] [--admin HOST:PORT] [--config FILE] [--log-level LEVEL]
+  paritygate [serve] --primary URL [--candidate URL] [--mirror-percent N] [--listen HOST:PORT] [--admin HOST:PORT]
+                    [--config FILE] [--log-level LEVEL]
   paritygate demo [--duration SECONDS]
   paritygate check-config FILE
   paritygate healthcheck [--admin HOST:PORT]   (exit 0 when /healthz/live answers 200; for container HEALTHCHECKs)
   paritygate --version | --help
 
 Precedence: defaults < config file < environment (PARITYGATE_*) < flags.
-Environment: PARITYGATE_PRIMARY, PARITYGATE_LISTEN, PARITYGATE_ADMIN, PARITYGATE_CONFIG, PARITYGATE_LOG_LEVEL.
+Environment: PARITYGATE_PRIMARY, PARITYGATE_CANDIDATE, PARITYGATE_MIRROR_PERCENT, PARITYGATE_LISTEN, PARITYGATE_ADMIN,
+PARITYGATE_CONFIG, PARITYGATE_LOG_LEVEL, PARITYGATE_ADMIN_TOKEN (Bearer token for admin changes).
+Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file.
 Defaults: listen 0.0.0.0:8000, admin 0.0.0.0:9000.
 Exit codes: 0 success, 1 runtime failure, 2 bad input (flag, environment or config).`
 
 const OPTIONS = {
   primary: { type: 'string' },
+  candidate: { type: 'string' },
+  'mirror-percent': { type: 'string' },
   listen: { type: 'string' },
   admin: { type: 'string' },
   config: { type: 'string' },
@@ -82,10 +87,11 @@ async function main (argv: string[]): Promise<void> {
   }
 
   if (command !== 'serve' || positionals.length > 1) { fail([`unknown command "${positionals.join(' ')}"`, 'see paritygate --help']); return }
-  const flags: Overrides = { primary: values.primary, listen: values.listen, admin: values.admin, logLevel: values['log-level'] }
+  const flags: Overrides = { primary: values.primary, candidate: values.candidate, mirrorPercent: values['mirror-percent'], listen: values.listen, admin: values.admin, logLevel: values['log-level'] }
+  const load = () => loadConfig({ file: values.config, env: process.env, flags })
   let config
   try {
-    config = loadConfig({ file: values.config, env: process.env, flags })
+    config = load()
   } catch (err) {
     if (!(err instanceof ConfigErrors)) throw err
     fail(err.errors)
@@ -93,7 +99,7 @@ async function main (argv: string[]): Promise<void> {
   }
   const { serve } = await import('./server.ts')
   try {
-    await serve(config)
+    await serve(config, { reload: load, adminToken: process.env.PARITYGATE_ADMIN_TOKEN || null })
   } catch (err) {
     process.stderr.write(`paritygate: cannot start: ${(err as Error).message}\n`)
     process.exitCode = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES' ? 2 : 1

@@ -1,6 +1,9 @@
-/* The admin listener (its own port): health, readiness, metrics, and later the JSON API. */
-import { fastify, LogController, type FastifyInstance } from 'fastify'
+/* The admin listener (its own port): health, readiness, metrics, run-time mirror control and the effective config. */
+import { createHash, timingSafeEqual } from 'node:crypto'
+import { fastify, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { type FrozenConfig } from '../config/index.ts'
 import { type Logger } from '../logger.ts'
+import { type MirrorController } from '../mirror/mirror.ts'
 import { type Metrics } from '../stats/registry.ts'
 
 /** What the admin listener reads; it never reaches into the live path. */
@@ -8,11 +11,75 @@ export interface AdminState {
   metrics: Metrics
   /** false until listening, and again from SIGTERM on */
   isReady: () => boolean
+  config: () => FrozenConfig
+  mirror: () => MirrorController | null
+  /** when set, changing endpoints need `Authorization: Bearer <token>`; when null, a loopback peer */
+  adminToken: string | null
+}
+
+const REDACTED = '[redacted]'
+
+/** True for 127.0.0.0/8, ::1 and their IPv4-mapped forms. */
+export function isLoopback (address: string | undefined): boolean {
+  if (address === undefined) return false
+  const v4 = address.startsWith('::ffff:') ? address.slice(7) : address
+  return v4.startsWith('127.') || address === '::1'
+}
+
+function digest (value: string): Buffer {
+  return createHash('sha256').update(value).digest()
+}
+
+/**
+ * Guards the endpoints that change state: the admin token when one is set (compared in constant
+ * time), otherwise only loopback peers, so that an exposed admin port cannot be used to steer traffic.
+ */
+function authorizeChange (state: AdminState, req: FastifyRequest, reply: FastifyReply): boolean {
+  if (state.adminToken !== null) {
+    const given = req.headers.authorization ?? ''
+    if (given.startsWith('Bearer ') && timingSafeEqual(digest(given.slice(7)), digest(state.adminToken))) return true
+    reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Unauthorized', message: 'this endpoint needs Authorization: Bearer $PARITYGATE_ADMIN_TOKEN' })
+    return false
+  }
+  if (isLoopback(req.socket.remoteAddress)) return true
+  reply.code(403).send({ error: 'Forbidden', message: 'changes are accepted from loopback only; set PARITYGATE_ADMIN_TOKEN to allow them from other hosts' })
+  return false
+}
+
+/** The effective config with secrets replaced: candidate header values and any credentials. */
+export function redactConfig (config: FrozenConfig): unknown {
+  const copy = structuredClone(config) as unknown as { candidate: { setHeaders: Record<string, string> } }
+  for (const key of Object.keys(copy.candidate.setHeaders)) copy.candidate.setHeaders[key] = REDACTED
+  return copy
+}
+
+/** Parses the body of PUT /api/v1/mirror; a string says what is wrong. */
+function parseMirrorChange (body: unknown): { enabled?: boolean, percent?: number } | string {
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'body must be a JSON object such as {"percent": 10} or {"enabled": false}'
+  const change: { enabled?: boolean, percent?: number } = {}
+  for (const [key, value] of Object.entries(body)) {
+    if (key === 'percent') {
+      if (typeof value !== 'number' || !(value >= 0 && value <= 100)) return 'percent: must be a number from 0 to 100'
+      change.percent = value
+    } else if (key === 'enabled') {
+      if (typeof value !== 'boolean') return 'enabled: must be true or false'
+      change.enabled = value
+    } else {
+      return `${key}: is not a known key (percent, enabled)`
+    }
+  }
+  if (change.percent === undefined && change.enabled === undefined) return 'give percent, enabled, or both'
+  return change
 }
 
 /** Builds the admin fastify instance (not yet listening). */
 export function buildAdmin (state: AdminState, log: Logger): FastifyInstance {
-  const admin = fastify({ loggerInstance: log.child({ component: 'admin' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }), logController: new LogController({ disableRequestLogging: true }), return503OnClosing: false })
+  const admin = fastify({
+    loggerInstance: log.child({ component: 'admin' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }),
+    logController: new LogController({ disableRequestLogging: true }),
+    return503OnClosing: false,
+    bodyLimit: 64 * 1024
+  })
 
   admin.get('/healthz/live', async () => ({ status: 'live' }))
 
@@ -24,6 +91,21 @@ export function buildAdmin (state: AdminState, log: Logger): FastifyInstance {
   admin.get('/metrics', async (_req, reply) => {
     const text = await state.metrics.registry.metrics()
     return reply.type(state.metrics.registry.contentType).send(text)
+  })
+
+  admin.get('/api/v1/config', async () => ({ config: redactConfig(state.config()), mirror: state.mirror()?.state ?? null }))
+
+  admin.get('/api/v1/mirror', async () => ({ mirror: state.mirror()?.state ?? null }))
+
+  admin.put('/api/v1/mirror', async (req, reply) => {
+    if (!authorizeChange(state, req, reply)) return reply
+    const mirror = state.mirror()
+    if (mirror === null) return reply.code(409).send({ error: 'Conflict', message: 'no candidate is configured (candidate.url, --candidate)' })
+    const change = parseMirrorChange(req.body)
+    if (typeof change === 'string') return reply.code(400).send({ error: 'Bad Request', message: change })
+    mirror.setRuntime(change)
+    log.info({ change, mirror: mirror.state }, 'mirroring changed at run time')
+    return { mirror: mirror.state }
   })
 
   return admin as unknown as FastifyInstance

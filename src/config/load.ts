@@ -7,6 +7,8 @@ import { type FrozenConfig } from './types.ts'
 /** Overrides that the command line and the environment can set, by dotted config key. */
 export interface Overrides {
   primary?: string
+  candidate?: string
+  mirrorPercent?: string
   listen?: string
   admin?: string
   logLevel?: string
@@ -15,6 +17,8 @@ export interface Overrides {
 /** Environment variables read at start-up, and the config key each one sets. */
 export const ENV_KEYS = {
   PARITYGATE_PRIMARY: 'primary.url',
+  PARITYGATE_CANDIDATE: 'candidate.url',
+  PARITYGATE_MIRROR_PERCENT: 'mirror.percent',
   PARITYGATE_LISTEN: 'listen',
   PARITYGATE_ADMIN: 'admin',
   PARITYGATE_LOG_LEVEL: 'log.level'
@@ -22,6 +26,8 @@ export const ENV_KEYS = {
 
 const FLAG_KEYS: Record<keyof Overrides, { key: string, flag: string }> = {
   primary: { key: 'primary.url', flag: '--primary' },
+  candidate: { key: 'candidate.url', flag: '--candidate' },
+  mirrorPercent: { key: 'mirror.percent', flag: '--mirror-percent' },
   listen: { key: 'listen', flag: '--listen' },
   admin: { key: 'admin', flag: '--admin' },
   logLevel: { key: 'log.level', flag: '--log-level' }
@@ -47,6 +53,14 @@ export function readConfigFile (file: string): Record<string, unknown> {
   if (data === null || data === undefined) data = {}
   if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigErrors([`${file}: must hold a mapping of config keys at the top level`])
   return data as Record<string, unknown>
+}
+
+/** Keys whose values arrive as text from flags and the environment but are numbers in the schema. */
+const NUMERIC_KEYS = new Set(['mirror.percent'])
+
+/** Numeric text becomes a number; anything else stays text, so that validation names the key. */
+function fromText (key: string, value: string): unknown {
+  return NUMERIC_KEYS.has(key) && /^\s*-?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?\s*$/i.test(value) ? Number(value) : value
 }
 
 function setPath (target: Record<string, unknown>, dotted: string, value: unknown): void {
@@ -77,14 +91,14 @@ export function loadConfig (opts: { file?: string, env?: NodeJS.ProcessEnv, flag
   for (const [name, key] of Object.entries(ENV_KEYS)) {
     const value = env[name]
     if (value !== undefined && value !== '') {
-      setPath(raw, key, value)
+      setPath(raw, key, fromText(key, value))
       origin.set(key, `environment ${name}`)
     }
   }
   for (const [name, spec] of Object.entries(FLAG_KEYS)) {
     const value = opts.flags?.[name as keyof Overrides]
     if (value !== undefined) {
-      setPath(raw, spec.key, value)
+      setPath(raw, spec.key, fromText(spec.key, value))
       origin.set(spec.key, `flag ${spec.flag}`)
     }
   }

@@ -14,6 +14,27 @@ export const defaultConfig = {
     keepAliveTimeoutMs: 4_000,
     host: null
   },
+  candidate: {
+    url: null,
+    timeoutMs: 5_000,
+    connections: 32,
+    maxInflight: 256,
+    maxResponseBytes: 4 * 1024 * 1024,
+    host: null,
+    dropHeaders: [],
+    setHeaders: {},
+    breaker: { failures: 5, cooldownMs: 5_000 }
+  },
+  mirror: {
+    enabled: true,
+    percent: 0,
+    methods: ['GET', 'HEAD', 'OPTIONS'],
+    maxBodyBytes: 1024 * 1024,
+    stickyHeader: null,
+    stickyCookie: null,
+    shadowHeader: 'x-paritygate-shadow',
+    maxEventLoopLagMs: 200
+  },
   proxy: {
     requestIdHeader: 'x-request-id',
     via: false,
@@ -29,6 +50,9 @@ export const defaultConfig = {
 } as const
 
 const ms = (def: number, min = 1, max = 86_400_000) => ({ type: 'integer', minimum: min, maximum: max, default: def })
+const HEADER_NAME = '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$'
+const METHODS = { type: 'array', items: { type: 'string', pattern: '^[A-Z]+$' }, uniqueItems: true }
+const PERCENT = { type: 'number', minimum: 0, maximum: 100 }
 
 /** JSON Schema of the whole file; every object rejects unknown keys. */
 export const schema = {
@@ -50,6 +74,45 @@ export const schema = {
         connections: { type: 'integer', minimum: 1, maximum: 65_536, default: defaultConfig.primary.connections },
         keepAliveTimeoutMs: ms(defaultConfig.primary.keepAliveTimeoutMs),
         host: { type: ['string', 'null'], minLength: 1, pattern: '^[^\\s/]+$', default: defaultConfig.primary.host }
+      }
+    },
+    candidate: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        url: { type: ['string', 'null'], format: 'origin', default: defaultConfig.candidate.url },
+        timeoutMs: ms(defaultConfig.candidate.timeoutMs),
+        connections: { type: 'integer', minimum: 1, maximum: 4096, default: defaultConfig.candidate.connections },
+        maxInflight: { type: 'integer', minimum: 1, maximum: 100_000, default: defaultConfig.candidate.maxInflight },
+        maxResponseBytes: { type: 'integer', minimum: 0, maximum: 1024 * 1024 * 1024, default: defaultConfig.candidate.maxResponseBytes },
+        host: { type: ['string', 'null'], minLength: 1, pattern: '^[^\\s/]+$', default: defaultConfig.candidate.host },
+        dropHeaders: { type: 'array', items: { type: 'string', pattern: HEADER_NAME }, default: [] },
+        setHeaders: { type: 'object', propertyNames: { pattern: HEADER_NAME }, additionalProperties: { type: 'string', pattern: '^[^\\r\\n\\0]*$' }, default: {} },
+        breaker: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            failures: { type: 'integer', minimum: 1, maximum: 1_000_000, default: defaultConfig.candidate.breaker.failures },
+            cooldownMs: ms(defaultConfig.candidate.breaker.cooldownMs)
+          }
+        }
+      }
+    },
+    mirror: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        enabled: { type: 'boolean', default: defaultConfig.mirror.enabled },
+        percent: { ...PERCENT, default: defaultConfig.mirror.percent },
+        methods: { ...METHODS, default: [...defaultConfig.mirror.methods] },
+        maxBodyBytes: { type: 'integer', minimum: 0, maximum: 64 * 1024 * 1024, default: defaultConfig.mirror.maxBodyBytes },
+        stickyHeader: { type: ['string', 'null'], pattern: HEADER_NAME, default: defaultConfig.mirror.stickyHeader },
+        stickyCookie: { type: ['string', 'null'], pattern: '^[^;,=\\s]+$', default: defaultConfig.mirror.stickyCookie },
+        shadowHeader: { type: 'string', pattern: HEADER_NAME, default: defaultConfig.mirror.shadowHeader },
+        maxEventLoopLagMs: ms(defaultConfig.mirror.maxEventLoopLagMs, 10, 60_000)
       }
     },
     proxy: {
@@ -74,7 +137,12 @@ export const schema = {
         required: ['match'],
         properties: {
           name: { type: 'string', minLength: 1, maxLength: 100 },
-          match: { type: 'string', format: 'route' }
+          match: { type: 'string', format: 'route' },
+          mirror: {
+            type: 'object',
+            additionalProperties: false,
+            properties: { percent: PERCENT, methods: METHODS }
+          }
         }
       }
     },
@@ -93,7 +161,7 @@ export const schema = {
       additionalProperties: false,
       default: {},
       properties: {
-        headers: { type: 'array', items: { type: 'string', pattern: '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$' }, default: [...defaultConfig.redact.headers] }
+        headers: { type: 'array', items: { type: 'string', pattern: HEADER_NAME }, default: [...defaultConfig.redact.headers] }
       }
     },
     log: {
@@ -156,6 +224,7 @@ const FORMAT_HINTS: Record<string, string> = {
 export function describeErrors (errors: ErrorObject[] | null | undefined): string[] {
   const out: string[] = []
   for (const e of errors ?? []) {
+    if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue // reported once, by propertyNames
     let key = e.instancePath.slice(1).replaceAll('/', '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')
     let msg = e.message ?? 'is invalid'
     if (e.keyword === 'additionalProperties') {
@@ -168,6 +237,8 @@ export function describeErrors (errors: ErrorObject[] | null | undefined): strin
       msg = 'is required'
     } else if (e.keyword === 'format') {
       msg = FORMAT_HINTS[(e.params as { format: string }).format] ?? msg
+    } else if (e.keyword === 'propertyNames') {
+      msg = `"${(e.params as { propertyName: string }).propertyName}" is not a valid header name`
     } else if (e.keyword === 'enum') {
       msg = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
     }

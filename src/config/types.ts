@@ -15,6 +15,35 @@ export interface PrimaryConfig {
 export interface RouteConfig {
   name?: string
   match: string
+  /** per-route mirroring: overrides mirror.percent and mirror.methods for this route */
+  mirror?: { percent?: number, methods?: string[] }
+}
+
+export interface CandidateConfig {
+  /** Origin of the service under test (v2); null: nothing is mirrored. */
+  url: string | null
+  timeoutMs: number
+  connections: number
+  maxInflight: number
+  maxResponseBytes: number
+  /** Host header sent to the candidate; null keeps the one sent to the primary. */
+  host: string | null
+  /** Request headers removed before mirroring (credentials by default: none). */
+  dropHeaders: string[]
+  /** Request headers set (replaced) on mirrored requests, e.g. a test credential. */
+  setHeaders: Record<string, string>
+  breaker: { failures: number, cooldownMs: number }
+}
+
+export interface MirrorConfig {
+  enabled: boolean
+  percent: number
+  methods: string[]
+  maxBodyBytes: number
+  stickyHeader: string | null
+  stickyCookie: string | null
+  shadowHeader: string
+  maxEventLoopLagMs: number
 }
 
 export interface ProxyConfig {
@@ -29,6 +58,8 @@ export interface Config {
   listen: string
   admin: string
   primary: PrimaryConfig
+  candidate: CandidateConfig
+  mirror: MirrorConfig
   proxy: ProxyConfig
   routes: RouteConfig[]
   maxRoutes: number

@@ -9,9 +9,11 @@ import {
   PARITYGATE_ERR_PRIMARY_UNAVAILABLE, PARITYGATE_ERR_UPGRADE_UNSUPPORTED
 } from '../errors.ts'
 import { type Logger } from '../logger.ts'
+import { type MirrorController, type MirrorJob } from '../mirror/mirror.ts'
 import { type Metrics } from '../stats/registry.ts'
 import { forwardRequestHeaders, forwardResponseHeaders, type ForwardingOptions } from './headers.ts'
 import { type RouteNamer } from './routes.ts'
+import { type Readable } from 'node:stream'
 
 /** Bodies up to this size with a known Content-Length go to the client in one write (1.7× faster than streaming). */
 const SMALL_BODY = 64 * 1024
@@ -24,6 +26,8 @@ const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 /** Everything the live path needs, built once at boot. */
 export interface ProxyState {
   pool: Dispatcher
+  /** null when no candidate is configured: then no mirroring work at all is done per request */
+  mirror: MirrorController | null
   metrics: Metrics
   log: Logger
   routes: RouteNamer
@@ -73,7 +77,9 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
   res: ServerResponse
   requestId: string
   headers: string[]
-  body: IncomingMessage | null
+  body: Readable | null
+  route: string | null
+  job: MirrorJob | null
   startedAt: number
   dispatchedAt: number
   abort: ((err?: Error) => void) | null
@@ -86,13 +92,15 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
   done: boolean
   flushScheduled: boolean
 
-  constructor (state: ProxyState, req: IncomingMessage, res: ServerResponse, requestId: string, headers: string[], body: IncomingMessage | null, startedAt: number) {
+  constructor (state: ProxyState, req: IncomingMessage, res: ServerResponse, requestId: string, headers: string[], body: Readable | null, route: string | null, job: MirrorJob | null, startedAt: number) {
     this.state = state
     this.req = req
     this.res = res
     this.requestId = requestId
     this.headers = headers
     this.body = body
+    this.route = route
+    this.job = job
     this.startedAt = startedAt
     this.dispatchedAt = 0
     this.abort = null
@@ -132,6 +140,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     this.statusText = statusText
     this.resume = resume
     const out = forwardResponseHeaders(raw, this.state.via)
+    if (this.job !== null) this.job.primaryHeaders(status, out.headers)
     if (out.contentLength >= 0 && out.contentLength <= SMALL_BODY) {
       this.responseHeaders = out.headers
       this.chunks = []
@@ -163,6 +172,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
   }
 
   onData (chunk: Buffer): boolean {
+    if (this.job !== null) this.job.primaryData(chunk)
     if (this.chunks !== null) {
       this.chunks.push(chunk)
       return true
@@ -185,8 +195,9 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     }
     this.done = true
     const end = performance.now()
+    this.job?.primaryEnd(end - this.dispatchedAt, null)
     const state = this.state
-    const route = state.routes.name(this.req.method as string, this.req.url as string)
+    const route = this.routeName()
     state.metrics.recordExchange('primary', route, this.req.method as string, this.status, (end - this.dispatchedAt) / 1000)
     state.metrics.overhead.observe(Math.max(0, (this.dispatchedAt - this.startedAt) / 1000))
   }
@@ -229,9 +240,14 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     this.record(reason, err)
   }
 
+  routeName (): string {
+    return this.route ?? (this.route = this.state.routes.name(this.req.method as string, this.req.url as string))
+  }
+
   record (reason: string, err?: Error & { code?: string }): void {
     const state = this.state
-    const route = state.routes.name(this.req.method as string, this.req.url as string)
+    this.job?.primaryEnd(performance.now() - this.dispatchedAt, reason)
+    const route = this.routeName()
     state.metrics.recordExchange('primary', route, this.req.method as string, 0, (performance.now() - this.dispatchedAt) / 1000)
     if (this.res.destroyed && err !== undefined && (err.code === 'UND_ERR_ABORTED' || this.req.destroyed)) return // the client left
     state.log.warn({ requestId: this.requestId, route, method: this.req.method, reason, err: err === undefined ? undefined : { code: err.code, message: err.message } }, 'primary request failed')
@@ -244,6 +260,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
       // The client went away mid-request or mid-response: stop the upstream exchange too.
       this.done = true
       this.abort?.()
+      this.job?.primaryEnd(performance.now() - this.dispatchedAt, 'client_aborted')
     }
   }
 }
@@ -271,7 +288,21 @@ function onRequest (this: Server & { state: ProxyState }, req: IncomingMessage, 
   }
   const cl = req.headers['content-length']
   const hasBody = cl !== undefined ? cl !== '0' : te !== undefined
-  new PrimaryExchange(state, req, res, requestId, fwd.headers, hasBody ? req : null, startedAt).dispatch()
+  let body: Readable | null = hasBody ? req : null
+  let route: string | null = null
+  let job: MirrorJob | null = null
+  if (state.mirror !== null) {
+    const match = state.routes.match(req.method as string, url)
+    route = match.name
+    const started = state.mirror.begin(req, match, fwd.headers, requestId, hasBody)
+    if (started !== null) {
+      job = started.job
+      if (started.primaryBody !== null) body = started.primaryBody
+    }
+  }
+  // The primary first, then the mirror, in the same tick: the candidate never delays the live request.
+  new PrimaryExchange(state, req, res, requestId, fwd.headers, body, route, job, startedAt).dispatch()
+  if (job !== null) job.dispatch()
 }
 
 function rejectSocket (socket: Duplex, Err: ErrorCtor): void {

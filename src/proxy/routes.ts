@@ -1,5 +1,7 @@
 /* Route naming: configured templates first, then an automatic name with id-like segments collapsed, capped in number. */
-import { type RouteConfig } from '../config/index.ts'
+import { type FrozenConfig } from '../config/index.ts'
+
+type RouteConfig = FrozenConfig['routes'][number]
 
 const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS', 'TRACE'])
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i
@@ -17,17 +19,33 @@ export function isIdSegment (segment: string): boolean {
   return INT.test(segment) || UUID.test(segment) || HEX.test(segment) || ULID.test(segment) || TOKEN.test(segment)
 }
 
+/** A route's name and its own mirroring settings, if it has any. */
+export class RouteMatch {
+  name: string
+  /** percent for this route, or null to use mirror.percent */
+  mirrorPercent: number | null
+  /** methods this route may mirror, or null to use mirror.methods */
+  mirrorMethods: ReadonlySet<string> | null
+  constructor (name: string, mirrorPercent: number | null, mirrorMethods: ReadonlySet<string> | null) {
+    this.name = name
+    this.mirrorPercent = mirrorPercent
+    this.mirrorMethods = mirrorMethods
+  }
+}
+
 class CompiledRoute {
   name: string
+  match: RouteMatch
   method: string | null
   segments: string[]
   /** a trailing `*` matches any rest of the path */
   rest: boolean
-  constructor (config: Readonly<RouteConfig>) {
+  constructor (config: RouteConfig) {
     const sp = config.match.indexOf(' ')
     const method = sp === -1 ? '*' : config.match.slice(0, sp)
     const path = sp === -1 ? config.match : config.match.slice(sp + 1)
     this.name = config.name ?? config.match
+    this.match = new RouteMatch(this.name, config.mirror?.percent ?? null, config.mirror?.methods === undefined ? null : new Set(config.mirror.methods))
     this.method = method === '*' ? null : method
     this.segments = path.split('/').slice(1)
     this.rest = this.segments[this.segments.length - 1] === '*'
@@ -52,39 +70,46 @@ class CompiledRoute {
 export class RouteNamer {
   #routes: CompiledRoute[]
   #maxRoutes: number
-  #auto: Set<string>
-  #cache: Map<string, string>
+  #auto: Map<string, RouteMatch>
+  #other: RouteMatch
+  #cache: Map<string, RouteMatch>
   #cacheLimit: number
 
   /**
    * @param routes configured templates, tried in order
    * @param maxRoutes cap on distinct automatic names @default 200
    */
-  constructor (routes: ReadonlyArray<Readonly<RouteConfig>>, maxRoutes = 200) {
+  constructor (routes: readonly RouteConfig[], maxRoutes = 200) {
     this.#routes = routes.map((r) => new CompiledRoute(r))
     this.#maxRoutes = maxRoutes
-    this.#auto = new Set()
+    this.#auto = new Map()
+    this.#other = new RouteMatch(OTHER_ROUTE, null, null)
     this.#cache = new Map()
     this.#cacheLimit = 10_000
   }
 
   /** The route name for a method and a request target (query string ignored). */
   name (method: string, url: string): string {
+    return this.match(method, url).name
+  }
+
+  /** The route (name and mirroring settings) for a method and a request target; one Map lookup when cached. */
+  match (method: string, url: string): RouteMatch {
     const q = url.indexOf('?')
     const path = q === -1 ? url : url.slice(0, q)
     const key = `${method} ${path}`
     const hit = this.#cache.get(key)
     if (hit !== undefined) return hit
-    const name = this.#compute(METHODS.has(method) ? method : 'OTHER', path)
+    const found = this.#compute(METHODS.has(method) ? method : 'OTHER', path)
     if (this.#cache.size >= this.#cacheLimit) this.#cache.clear()
-    this.#cache.set(key, name)
-    return name
+    this.#cache.set(key, found)
+    return found
   }
 
-  #compute (method: string, path: string): string {
+  #compute (method: string, path: string): RouteMatch {
     const parts = path.split('/').slice(1)
     for (const route of this.#routes) {
-      if (route.matches(method, parts)) return route.name
+      if (route.matches(method, parts)) return route.match
     }
     for (let i = 0; i < parts.length; i++) {
       let part = parts[i]
@@ -93,9 +118,11 @@ export class RouteNamer {
       else if (part.length > 64) parts[i] = ':long'
     }
     const name = `${method} /${parts.join('/')}`
-    if (this.#auto.has(name)) return name
-    if (this.#auto.size >= this.#maxRoutes) return OTHER_ROUTE
-    this.#auto.add(name)
-    return name
+    const known = this.#auto.get(name)
+    if (known !== undefined) return known
+    if (this.#auto.size >= this.#maxRoutes) return this.#other
+    const created = new RouteMatch(name, null, null)
+    this.#auto.set(name, created)
+    return created
   }
 }

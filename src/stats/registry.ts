@@ -22,6 +22,11 @@ export class Metrics {
   readonly duration: Histogram<'target' | 'route'>
   readonly overhead: Histogram
   readonly buildInfo: Gauge<'version'>
+  readonly mirrorDecisions: Counter<'route' | 'decision'>
+  readonly mirrorInflight: Gauge
+  readonly candidateErrors: Counter<'reason'>
+  readonly configReloads: Counter<'result'>
+  #decisionChildren: Map<string, { inc: (n?: number) => void }>
   #requestChildren: Map<string, { inc: (n?: number) => void }>
   #durationChildren: Map<string, { observe: (v: number) => void }>
 
@@ -50,9 +55,35 @@ export class Metrics {
     })
     this.buildInfo = new Gauge({ name: 'paritygate_build_info', help: 'Build information', labelNames: ['version'], registers })
     this.buildInfo.set({ version }, 1)
+    this.mirrorDecisions = new Counter({
+      name: 'paritygate_mirror_decisions_total',
+      help: 'Mirroring decision per request: mirrored, or why not',
+      labelNames: ['route', 'decision'],
+      registers
+    })
+    this.mirrorInflight = new Gauge({ name: 'paritygate_mirror_inflight', help: 'Mirrored requests awaiting the candidate', registers })
+    this.candidateErrors = new Counter({
+      name: 'paritygate_candidate_errors_total',
+      help: 'Candidate exchanges that ended without a complete answer, by reason',
+      labelNames: ['reason'],
+      registers
+    })
+    this.configReloads = new Counter({ name: 'paritygate_config_reloads_total', help: 'SIGHUP reloads by result', labelNames: ['result'], registers })
+    this.#decisionChildren = new Map()
     collectDefaultMetrics({ register: registry })
     this.#requestChildren = new Map()
     this.#durationChildren = new Map()
+  }
+
+  /** Counts one mirroring decision. */
+  recordDecision (route: string, decision: string): void {
+    const key = `${route}\0${decision}`
+    let counter = this.#decisionChildren.get(key)
+    if (counter === undefined) {
+      counter = this.mirrorDecisions.labels(route, decision)
+      this.#decisionChildren.set(key, counter)
+    }
+    counter.inc()
   }
 
   /** Counts one exchange and its duration in seconds (status 0: no response). */

@@ -1,0 +1,406 @@
+/* Asynchronous mirroring to the candidate: decide, copy, dispatch alongside the primary, capture both answers, never touch the user's. */
+import { type IncomingMessage } from 'node:http'
+import { performance } from 'node:perf_hooks'
+import { Readable } from 'node:stream'
+import { Pool, type Dispatcher } from 'undici'
+import { type FrozenConfig } from '../config/index.ts'
+import { CircuitBreaker } from './breaker.ts'
+import { LagMonitor } from './lag.ts'
+import { cookieValue, randomPick, stickyPick } from './sampler.ts'
+import { CapturedResponse, MirrorPair, type CandidateErrorReason, type MirrorDecision, type MirrorObserver } from './types.ts'
+
+/** What the mirror needs to know of a request's route (see proxy/routes.ts RouteMatch). */
+export interface MirrorRoute {
+  name: string
+  mirrorPercent: number | null
+  mirrorMethods: ReadonlySet<string> | null
+}
+
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
+const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
+const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'])
+
+/** Maps an error from the candidate exchange to a bounded reason label. */
+export function candidateErrorReason (err: Error & { code?: string }): CandidateErrorReason {
+  const code = err.code ?? ''
+  if (err instanceof MirrorAbort) return err.reason
+  if (TIMEOUT_CODES.has(code)) return 'timeout'
+  if (CONNECT_CODES.has(code)) return 'connect'
+  if (RESET_CODES.has(code)) return 'reset'
+  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || err.name === 'HTTPParserError') return 'parse'
+  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return 'too_large'
+  return 'other'
+}
+
+/** Why paritygate itself cut a mirror short. */
+class MirrorAbort extends Error {
+  readonly reason: CandidateErrorReason
+  constructor (reason: CandidateErrorReason) {
+    super(`mirror aborted: ${reason}`)
+    this.name = 'MirrorAbort'
+    this.reason = reason
+  }
+}
+const DEADLINE = new MirrorAbort('timeout')
+const TOO_LARGE = new MirrorAbort('too_large')
+const SHUTDOWN = new MirrorAbort('shutdown')
+const CLIENT_GONE = new MirrorAbort('client_aborted')
+
+/** Failures that say the candidate is unwell (they feed the breaker); the others are ours or the client's. */
+const BREAKER_FAILURES = new Set<CandidateErrorReason>(['timeout', 'connect', 'reset', 'parse', 'other'])
+
+/**
+ * One mirrored request: the candidate exchange (an undici dispatch handler, callback API) and
+ * the capture of both answers. Every field is assigned in the constructor.
+ */
+export class MirrorJob implements Dispatcher.DispatchHandler {
+  controller: MirrorController
+  route: string
+  method: string
+  path: string
+  requestId: string
+  headers: string[]
+  body: Readable | null
+  primary: CapturedResponse
+  candidate: CapturedResponse
+  primaryDone: boolean
+  candidateDone: boolean
+  startedAt: number
+  abort: ((err?: Error) => void) | null
+  abortReason: MirrorAbort | null
+  timer: NodeJS.Timeout | null
+  captureLimit: number
+
+  constructor (controller: MirrorController, route: string, method: string, path: string, requestId: string, headers: string[], captureLimit: number) {
+    this.controller = controller
+    this.route = route
+    this.method = method
+    this.path = path
+    this.requestId = requestId
+    this.headers = headers
+    this.body = null
+    this.primary = new CapturedResponse()
+    this.candidate = new CapturedResponse()
+    this.primaryDone = false
+    this.candidateDone = false
+    this.startedAt = 0
+    this.abort = null
+    this.abortReason = null
+    this.timer = null
+    this.captureLimit = captureLimit
+  }
+
+  /** Starts the candidate exchange with its deadline (connect, headers and a slow-drip body included). */
+  dispatch (): void {
+    this.startedAt = performance.now()
+    this.timer = setTimeout(onDeadline, this.controller.timeoutMs, this)
+    this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
+  }
+
+  /** Cuts the candidate exchange short for `reason`. */
+  cancel (reason: MirrorAbort): void {
+    if (this.candidateDone) return
+    this.abortReason = reason
+    if (this.abort !== null) this.abort(reason)
+    else this.body?.destroy(reason)
+  }
+
+  // The candidate side, as undici calls it.
+  onConnect (abort: (err?: Error) => void): void {
+    this.abort = abort
+    if (this.abortReason !== null) abort(this.abortReason)
+  }
+
+  onHeaders (status: number, raw: Buffer[]): boolean {
+    if (status < 200) return true
+    const c = this.candidate
+    c.status = status
+    for (let i = 0; i < raw.length; i++) c.headers.push(i % 2 === 0 ? raw[i].toString('latin1').toLowerCase() : raw[i].toString('latin1'))
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const c = this.candidate
+    c.bytes += chunk.length
+    if (c.bytes > this.captureLimit) {
+      c.truncated = true
+      this.cancel(TOO_LARGE)
+      return false
+    }
+    c.chunks.push(chunk)
+    return true
+  }
+
+  onComplete (): void {
+    this.finishCandidate(null)
+  }
+
+  onError (err: Error): void {
+    this.finishCandidate(this.abortReason?.reason ?? candidateErrorReason(err))
+  }
+
+  finishCandidate (reason: CandidateErrorReason | null): void {
+    if (this.candidateDone) return
+    this.candidateDone = true
+    if (this.timer !== null) clearTimeout(this.timer)
+    const c = this.candidate
+    c.durationMs = performance.now() - this.startedAt
+    c.error = reason
+    if (reason !== null) c.status = 0
+    this.controller.finished(this, reason)
+    if (this.primaryDone) setImmediate(deliver, this)
+  }
+
+  // The primary side, as the live path reports it (cheap: references, no copies).
+  primaryHeaders (status: number, headers: string[]): void {
+    this.primary.status = status
+    this.primary.headers = headers
+  }
+
+  primaryData (chunk: Buffer): void {
+    const p = this.primary
+    if (p.truncated) return
+    p.bytes += chunk.length
+    if (p.bytes > this.captureLimit) {
+      p.truncated = true
+      p.chunks = []
+      return
+    }
+    p.chunks.push(chunk)
+  }
+
+  primaryEnd (durationMs: number, error: string | null): void {
+    if (this.primaryDone) return
+    this.primaryDone = true
+    this.primary.durationMs = durationMs
+    this.primary.error = error
+    if (this.candidateDone) setImmediate(deliver, this)
+  }
+}
+
+function onDeadline (job: MirrorJob): void {
+  job.timer = null
+  job.cancel(DEADLINE)
+}
+
+function deliver (job: MirrorJob): void {
+  job.controller.observer.pair(new MirrorPair(job.requestId, job.route, job.method, job.path, job.primary, job.candidate))
+}
+
+/**
+ * Copies a request body for the mirror without ever pausing the live upload for it: the primary
+ * gets a stream with the client's own backpressure; the mirror gets the same chunks up to
+ * `maxBodyBytes`, beyond which it is skipped (`body_too_large`) and the copy released.
+ */
+function teeBody (req: IncomingMessage, job: MirrorJob, maxBodyBytes: number, countDecision: boolean): Readable {
+  const primary = new Readable({ read () { req.resume() } })
+  let mirror: Readable | null = new Readable({ read () {} })
+  let size = 0
+  job.body = mirror
+  req.on('data', (chunk: Buffer) => {
+    if (mirror !== null) {
+      size += chunk.length
+      if (size > maxBodyBytes) {
+        job.cancel(new MirrorAbort('too_large'))
+        mirror = null
+        job.controller.bodyTooLarge(job.route)
+      } else {
+        mirror.push(chunk)
+      }
+    }
+    if (!primary.push(chunk)) req.pause()
+  })
+  req.on('end', () => {
+    primary.push(null)
+    if (mirror !== null) {
+      mirror.push(null)
+      if (countDecision) job.controller.observer.decision(job.route, 'mirrored')
+    }
+  })
+  req.on('close', () => {
+    if (!req.complete) {
+      primary.destroy(new Error('client aborted the upload'))
+      job.cancel(CLIENT_GONE)
+    }
+  })
+  req.on('error', () => {})
+  return primary
+}
+
+/** Everything about mirroring that can change at run time (PUT /api/v1/mirror) or on reload. */
+export interface MirrorState {
+  enabled: boolean
+  percent: number
+  inflight: number
+  breaker: string
+  lagMs: number
+}
+
+/**
+ * Decides which requests to mirror, dispatches them to the candidate on a pool of their own,
+ * and keeps every cap: in-flight mirrors, deadline, response size, breaker, event-loop lag.
+ */
+export class MirrorController {
+  readonly pool: Pool
+  readonly observer: MirrorObserver
+  readonly timeoutMs: number
+  readonly breaker: CircuitBreaker
+  readonly lag: LagMonitor
+  #config: FrozenConfig['mirror']
+  #candidate: FrozenConfig['candidate']
+  #methods: ReadonlySet<string>
+  #drop: ReadonlySet<string>
+  #set: ReadonlyArray<[string, string]>
+  #enabledOverride: boolean | null
+  #percentOverride: number | null
+  #inflight: number
+  #jobs: Set<MirrorJob>
+  #shuttingDown: boolean
+
+  constructor (config: FrozenConfig, observer: MirrorObserver, runtime: { enabled: boolean | null, percent: number | null } = { enabled: null, percent: null }) {
+    const candidate = config.candidate
+    this.#config = config.mirror
+    this.#candidate = candidate
+    this.observer = observer
+    this.timeoutMs = candidate.timeoutMs
+    this.pool = new Pool(candidate.url as string, {
+      connections: candidate.connections,
+      pipelining: 1,
+      headersTimeout: candidate.timeoutMs,
+      bodyTimeout: candidate.timeoutMs,
+      connectTimeout: Math.min(candidate.timeoutMs, 10_000),
+      maxHeaderSize: config.proxy.maxHeaderBytes + 4096,
+      keepAliveTimeout: 4_000
+    })
+    // A candidate's misbehaviour is counted by the job; the pool's own events must not throw.
+    this.pool.on('connectionError', () => {})
+    this.breaker = new CircuitBreaker(candidate.breaker.failures, candidate.breaker.cooldownMs)
+    this.lag = new LagMonitor(config.mirror.maxEventLoopLagMs)
+    this.lag.start()
+    this.#methods = new Set(config.mirror.methods)
+    this.#drop = new Set(candidate.dropHeaders.map((h) => h.toLowerCase()))
+    this.#set = Object.entries(candidate.setHeaders).map(([k, v]) => [k.toLowerCase(), v])
+    this.#enabledOverride = runtime.enabled
+    this.#percentOverride = runtime.percent
+    this.#inflight = 0
+    this.#jobs = new Set()
+    this.#shuttingDown = false
+  }
+
+  /** The run-time overrides, carried across a reload. */
+  get runtime (): { enabled: boolean | null, percent: number | null } {
+    return { enabled: this.#enabledOverride, percent: this.#percentOverride }
+  }
+
+  get state (): MirrorState {
+    return {
+      enabled: this.#enabledOverride ?? this.#config.enabled,
+      percent: this.#percentOverride ?? this.#config.percent,
+      inflight: this.#inflight,
+      breaker: this.breaker.state,
+      lagMs: Math.round(this.lag.lagMs)
+    }
+  }
+
+  /** The kill switch and the dial: takes effect for the next request. */
+  setRuntime (change: { enabled?: boolean, percent?: number }): void {
+    if (change.enabled !== undefined) this.#enabledOverride = change.enabled
+    if (change.percent !== undefined) this.#percentOverride = change.percent
+  }
+
+  /**
+   * Decides whether this request is mirrored (and counts the decision). When it is, returns the
+   * job, with `primaryBody` set to the stream the primary must read instead of `req`.
+   * Nothing here waits or throws: the live path goes on whatever the answer.
+   */
+  begin (req: IncomingMessage, route: MirrorRoute, forwarded: string[], requestId: string, hasBody: boolean): { job: MirrorJob, primaryBody: Readable | null } | null {
+    const decision = this.#decide(req, route, hasBody)
+    if (decision !== null) {
+      this.observer.decision(route.name, decision)
+      return null
+    }
+    const job = new MirrorJob(this, route.name, req.method as string, req.url as string, requestId, this.#headers(forwarded), this.#candidate.maxResponseBytes)
+    let primaryBody: Readable | null = null
+    const chunked = hasBody && req.headers['content-length'] === undefined
+    if (hasBody) primaryBody = teeBody(req, job, this.#config.maxBodyBytes, chunked)
+    if (!chunked) this.observer.decision(route.name, 'mirrored')
+    this.#inflight++
+    this.#jobs.add(job)
+    this.observer.inflight(this.#inflight)
+    return { job, primaryBody }
+  }
+
+  #decide (req: IncomingMessage, route: MirrorRoute, hasBody: boolean): MirrorDecision | null {
+    if (!(this.#enabledOverride ?? this.#config.enabled)) return 'disabled'
+    const method = req.method as string
+    if (!(route.mirrorMethods ?? this.#methods).has(method)) return 'unsafe_method'
+    const percent = route.mirrorPercent ?? this.#percentOverride ?? this.#config.percent
+    const key = this.#stickyKey(req)
+    if (!(key === null ? randomPick(percent) : stickyPick(key, percent))) return 'sampled_out'
+    if (hasBody) {
+      const cl = req.headers['content-length']
+      if (cl !== undefined && Number(cl) > this.#config.maxBodyBytes) return 'body_too_large'
+    }
+    if (this.#shuttingDown) return 'shutdown'
+    if (this.#inflight >= this.#candidate.maxInflight || this.lag.lagging) return 'overloaded'
+    if (!this.breaker.allow()) return 'circuit_open'
+    return null
+  }
+
+  #stickyKey (req: IncomingMessage): string | null {
+    const header = this.#config.stickyHeader
+    if (header !== null) {
+      const v = req.headers[header.toLowerCase()]
+      if (typeof v === 'string' && v !== '') return v
+    }
+    const cookie = this.#config.stickyCookie
+    if (cookie !== null) return cookieValue(req.headers.cookie, cookie)
+    return null
+  }
+
+  /** The primary's forwarded headers, less dropped ones, with replacements, Host rewrite and the shadow marker. */
+  #headers (forwarded: string[]): string[] {
+    const out: string[] = []
+    const hostRewrite = this.#candidate.host
+    for (let i = 0; i < forwarded.length; i += 2) {
+      const lower = forwarded[i].toLowerCase()
+      if (this.#drop.has(lower) || (hostRewrite !== null && lower === 'host')) continue
+      let replaced = false
+      for (const [name] of this.#set) if (name === lower) replaced = true
+      if (!replaced) out.push(forwarded[i], forwarded[i + 1])
+    }
+    for (const [name, value] of this.#set) out.push(name, value)
+    if (hostRewrite !== null) out.push('host', hostRewrite)
+    out.push(this.#config.shadowHeader, '1')
+    return out
+  }
+
+  /** A chunked upload went over mirror.maxBodyBytes mid-stream. */
+  bodyTooLarge (route: string): void {
+    this.observer.decision(route, 'body_too_large')
+  }
+
+  /** Called by a job when its candidate exchange ends, successfully or not. */
+  finished (job: MirrorJob, reason: CandidateErrorReason | null): void {
+    this.#inflight--
+    this.#jobs.delete(job)
+    this.observer.inflight(this.#inflight)
+    if (reason === 'client_aborted') return
+    if (reason === null) this.breaker.success()
+    else if (BREAKER_FAILURES.has(reason)) this.breaker.failure()
+    this.observer.candidate(job.route, job.method, job.candidate.status, job.candidate.durationMs / 1000, reason)
+  }
+
+  /** SIGTERM: mirror nothing new and drop the mirrors in flight (each counted with reason `shutdown`). */
+  shutdown (): void {
+    this.#shuttingDown = true
+    for (const job of [...this.#jobs]) job.cancel(SHUTDOWN)
+  }
+
+  /** Closes the candidate pool: gracefully (in-flight mirrors finish) unless `force`. */
+  async close (force = false): Promise<void> {
+    this.lag.stop()
+    if (force) this.shutdown()
+    await this.pool.close().catch(() => this.pool.destroy())
+  }
+}
