@@ -58,3 +58,15 @@ test('cli healthcheck should exit 1 with a reason when nothing answers on the ad
   match(res.stderr, /paritygate: not live: /)
   strictEqual((await runCli(['healthcheck', '--admin', 'nope'])).code, 2)
 })
+
+test('cli serve should validate --candidate and --mirror-percent and their environment variables', async () => {
+  const pct = await runCli(['--primary', 'http://127.0.0.1:1', '--candidate', 'http://127.0.0.1:2', '--mirror-percent', '150'])
+  strictEqual(pct.code, 2)
+  match(pct.stderr, /mirror\.percent: must be <= 100 \(from flag --mirror-percent\)/)
+  const text = await runCli(['--primary', 'http://127.0.0.1:1', '--mirror-percent', 'ten'])
+  strictEqual(text.code, 2)
+  match(text.stderr, /mirror\.percent: must be number \(from flag --mirror-percent\)/)
+  const env = await runCli(['--primary', 'http://127.0.0.1:1'], { PARITYGATE_CANDIDATE: 'v2.internal:8080' })
+  strictEqual(env.code, 2)
+  match(env.stderr, /candidate\.url: must be an http:\/\/ or https:\/\/ origin .*\(from environment PARITYGATE_CANDIDATE\)/)
+})

@@ -19,7 +19,7 @@ export interface StartedProxy {
 }
 
 /** Starts paritygate with `config` (primary required; listen/admin default to 127.0.0.1:0); closed in `t.after`. */
-export async function startProxy (t: TestContext, config: Record<string, unknown>): Promise<StartedProxy> {
+export async function startProxy (t: TestContext, config: Record<string, unknown>, opts: { adminToken?: string } = {}): Promise<StartedProxy> {
   const full = validateConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config })
   let text = ''
   const logs: Array<Record<string, unknown>> = []
@@ -30,7 +30,7 @@ export async function startProxy (t: TestContext, config: Record<string, unknown
       cb()
     }
   })
-  const app = buildApp(full, { logger: createLogger(full.log.level, full.redact.headers, sink) })
+  const app = buildApp(full, { logger: createLogger(full.log.level, full.redact.headers, sink), adminToken: opts.adminToken ?? null })
   t.after(() => app.close())
   const addresses = await app.listen()
   return { app, config: full, url: addresses.proxy, port: Number(new URL(addresses.proxy).port), admin: addresses.admin, logs, logText: () => text }
