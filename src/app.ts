@@ -4,6 +4,7 @@ import { type AddressInfo } from 'node:net'
 import { type FastifyInstance } from 'fastify'
 import { type Pool } from 'undici'
 import { buildAdmin } from './admin/admin.ts'
+import { ComparisonEngine, type OutcomeHook } from './compare/engine.ts'
 import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { MirrorController } from './mirror/mirror.ts'
@@ -19,8 +20,8 @@ function urlOf (address: AddressInfo): string {
   return `http://${host}:${address.port}`
 }
 
-/** Logs reasons for the candidate's failures at debug, and feeds the metrics; comparison plugs in here. */
-function createMirrorObserver (metrics: Metrics, log: Logger): MirrorObserver {
+/** Logs reasons for the candidate's failures at debug, feeds the metrics, and hands complete pairs to the comparison. */
+function createMirrorObserver (metrics: Metrics, log: Logger, engine: () => ComparisonEngine | null): MirrorObserver {
   return {
     decision: (route, decision) => metrics.recordDecision(route, decision),
     candidate: (route, method, status, seconds, reason) => {
@@ -31,7 +32,17 @@ function createMirrorObserver (metrics: Metrics, log: Logger): MirrorObserver {
       }
     },
     inflight: (count) => metrics.mirrorInflight.set(count),
-    pair: () => {}
+    pair: (pair) => engine()?.submit(pair)
+  }
+}
+
+/** Counts each comparison outcome and leaves a debug breadcrumb with both canonical hashes. */
+function createOutcomeHook (metrics: Metrics, log: Logger): OutcomeHook {
+  return (pair, outcome, result) => {
+    metrics.recordComparison(pair.route, outcome)
+    if (log.isLevelEnabled('debug')) {
+      log.debug({ requestId: pair.requestId, route: pair.route, outcome, reason: result.reason, primaryHash: result.primaryHash, candidateHash: result.candidateHash, diffs: result.diffs.length }, 'compared')
+    }
   }
 }
 
@@ -72,6 +83,8 @@ export class App {
   readonly proxy: Server
   readonly admin: FastifyInstance
   readonly observer: MirrorObserver
+  /** the comparison engine; null while no candidate is configured */
+  engine: ComparisonEngine | null
   #config: FrozenConfig
   #ready: boolean
   #closing: Promise<void> | null
@@ -80,7 +93,12 @@ export class App {
     this.#config = config
     this.log = log
     this.metrics = new Metrics(VERSION)
-    this.observer = createMirrorObserver(this.metrics, log)
+    this.observer = createMirrorObserver(this.metrics, log, () => this.engine)
+    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, log)) : null
+    this.metrics.gaugeFrom('paritygate_compare_queue', 'Exchanges waiting for or in comparison', () => this.engine?.queued ?? 0)
+    this.metrics.gaugeFrom('paritygate_samples', 'Mismatch samples kept', () => this.engine?.samples.size ?? 0)
+    this.metrics.gaugeFrom('paritygate_samples_bytes', 'Approximate memory of the mismatch samples', () => this.engine?.samples.bytes ?? 0)
+    this.metrics.gaugeFrom('paritygate_samples_evicted', 'Mismatch samples dropped to stay within the caps, since start', () => this.engine?.samples.evicted ?? 0)
     const mirror = config.candidate.url !== null ? new MirrorController(config, this.observer) : null
     this.proxyState = proxyStateFor(config, createPrimaryPool(config.primary, config.proxy.maxHeaderBytes), mirror, this.metrics, log)
     this.proxy = createProxyServer(this.proxyState, config.proxy.maxHeaderBytes, config.proxy.keepAliveTimeoutMs)
@@ -89,6 +107,7 @@ export class App {
       isReady: () => this.#ready,
       config: () => this.#config,
       mirror: () => this.proxyState.mirror,
+      engine: () => this.engine,
       adminToken
     }, log)
     this.#ready = false
@@ -123,6 +142,14 @@ export class App {
       const old = state.mirror
       state.mirror = next.candidate.url !== null ? new MirrorController(next, this.observer, old?.runtime) : null
       if (old !== null) old.close().catch(() => {})
+    }
+    if (next.candidate.url === null) {
+      this.engine?.close().catch(() => {})
+      this.engine = null
+    } else if (this.engine === null) {
+      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.log))
+    } else {
+      this.engine.reconfigure(next)
     }
     const fresh = proxyStateFor(next, state.pool as Pool, state.mirror, this.metrics, this.log)
     state.routes = fresh.routes
@@ -188,6 +215,7 @@ export class App {
       }
       await this.admin.close()
       await this.proxyState.mirror?.close(true)
+      await this.engine?.close()
       await this.primaryPool.close().catch(() => this.primaryPool.destroy())
     })()
     return this.#closing

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /* The command line: parse flags, load config, run serve / demo / check-config. Exit 2 on any bad input. */
 import { parseArgs } from 'node:util'
-import { ConfigErrors, isHostPort, parseHostPort, loadConfig, readConfigFile, validateConfig, type Overrides } from './config/index.ts'
+import { ConfigErrors, isHostPort, parseHostPort, loadConfig, readConfigFile, validateConfig, type FrozenConfig, type Overrides } from './config/index.ts'
+import { checkRules } from './compare/rule-set.ts'
 import { VERSION } from './version.ts'
 
 const HELP = `paritygate ${VERSION}: a shadow-traffic parity proxy and rollout gate
@@ -34,6 +35,13 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
+/** The schema cannot check rule paths (`$.items[*].id`); the rule compiler can. */
+function withRules (config: FrozenConfig): FrozenConfig {
+  const errors = checkRules(config)
+  if (errors.length > 0) throw new ConfigErrors(errors)
+  return config
+}
+
 function fail (lines: string[]): void {
   for (const line of lines) process.stderr.write(`paritygate: ${line}\n`)
   process.exitCode = 2
@@ -56,7 +64,7 @@ async function main (argv: string[]): Promise<void> {
     const file = positionals[1] ?? values.config
     if (file === undefined || positionals.length > 2) { fail(['usage: paritygate check-config FILE']); return }
     try {
-      validateConfig(readConfigFile(file))
+      withRules(validateConfig(readConfigFile(file)))
       console.log(`${file}: valid`)
     } catch (err) {
       if (!(err instanceof ConfigErrors)) throw err
@@ -88,7 +96,7 @@ async function main (argv: string[]): Promise<void> {
 
   if (command !== 'serve' || positionals.length > 1) { fail([`unknown command "${positionals.join(' ')}"`, 'see paritygate --help']); return }
   const flags: Overrides = { primary: values.primary, candidate: values.candidate, mirrorPercent: values['mirror-percent'], listen: values.listen, admin: values.admin, logLevel: values['log-level'] }
-  const load = () => loadConfig({ file: values.config, env: process.env, flags })
+  const load = () => withRules(loadConfig({ file: values.config, env: process.env, flags }))
   let config
   try {
     config = load()

@@ -1,6 +1,7 @@
 /* The admin listener (its own port): health, readiness, metrics, run-time mirror control and the effective config. */
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { fastify, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { type ComparisonEngine } from '../compare/engine.ts'
 import { type FrozenConfig } from '../config/index.ts'
 import { type Logger } from '../logger.ts'
 import { type MirrorController } from '../mirror/mirror.ts'
@@ -13,6 +14,7 @@ export interface AdminState {
   isReady: () => boolean
   config: () => FrozenConfig
   mirror: () => MirrorController | null
+  engine: () => ComparisonEngine | null
   /** when set, changing endpoints need `Authorization: Bearer <token>`; when null, a loopback peer */
   adminToken: string | null
 }
@@ -106,6 +108,30 @@ export function buildAdmin (state: AdminState, log: Logger): FastifyInstance {
     mirror.setRuntime(change)
     log.info({ change, mirror: mirror.state }, 'mirroring changed at run time')
     return { mirror: mirror.state }
+  })
+
+  const routeOf = (q: unknown) => {
+    const r = (q as { route?: unknown }).route
+    return typeof r === 'string' && r !== '' ? r : null
+  }
+
+  admin.get('/api/v1/fields', async (req) => ({ route: routeOf(req.query), fields: state.engine()?.fieldReport(routeOf(req.query)) ?? [] }))
+
+  admin.get('/api/v1/noise', async (req) => ({ route: routeOf(req.query), paths: state.engine()?.noiseReport(routeOf(req.query)) ?? [] }))
+
+  admin.get('/api/v1/mismatches', async (req, reply) => {
+    const raw = (req.query as { limit?: string }).limit
+    const limit = raw === undefined ? 50 : Number(raw)
+    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply.code(400).send({ error: 'Bad Request', message: 'limit: must be an integer from 1 to 1000' })
+    const engine = state.engine()
+    return { route: routeOf(req.query), signatures: engine?.samples.groups(routeOf(req.query), limit) ?? [], stored: engine?.samples.size ?? 0, evicted: engine?.samples.evicted ?? 0 }
+  })
+
+  admin.get('/api/v1/mismatches/:id', async (req, reply) => {
+    const sample = state.engine()?.samples.get((req.params as { id: string }).id)
+    if (sample === undefined) return reply.code(404).send({ error: 'Not Found', message: 'no such sample (it may have been evicted)' })
+    const { bytes: _bytes, ...shown } = sample
+    return shown
   })
 
   return admin as unknown as FastifyInstance

@@ -35,6 +35,18 @@ export const defaultConfig = {
     shadowHeader: 'x-paritygate-shadow',
     maxEventLoopLagMs: 200
   },
+  compare: {
+    headers: ['content-type'],
+    maxBodyBytes: 4 * 1024 * 1024,
+    maxDepth: 1000,
+    maxDiffs: 100,
+    workers: 1,
+    workerMinBytes: 64 * 1024,
+    maxQueue: 1000,
+    samples: { perSignature: 5, maxEntries: 500, maxBytes: 16 * 1024 * 1024, maxBodyChars: 16 * 1024 },
+    mismatchLog: { path: null, maxBytes: 50 * 1024 * 1024, maxFiles: 3 }
+  },
+  noise: { percent: 0, secondary: null, halfLife: 50, threshold: 0.05, minObservations: 5 },
   proxy: {
     requestIdHeader: 'x-request-id',
     via: false,
@@ -45,7 +57,7 @@ export const defaultConfig = {
   routes: [],
   maxRoutes: 200,
   shutdown: { graceMs: 25_000, delayMs: 0 },
-  redact: { headers: ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'] },
+  redact: { headers: ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'], fields: [] },
   log: { level: 'info' }
 } as const
 
@@ -53,6 +65,27 @@ const ms = (def: number, min = 1, max = 86_400_000) => ({ type: 'integer', minim
 const HEADER_NAME = '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$'
 const METHODS = { type: 'array', items: { type: 'string', pattern: '^[A-Z]+$' }, uniqueItems: true }
 const PERCENT = { type: 'number', minimum: 0, maximum: 100 }
+const JSON_PATH = { type: 'string', pattern: '^\\$' }
+const TOLERANCE = {
+  type: 'object',
+  additionalProperties: false,
+  minProperties: 1,
+  properties: { absolute: { type: 'number', minimum: 0 }, relative: { type: 'number', minimum: 0 } }
+}
+/** The comparison rules, shared by `compare` and `routes[].compare`; defaults only at the top level. */
+const RULE_PROPERTIES = {
+  headers: { type: 'array', items: { type: 'string', pattern: HEADER_NAME } },
+  ignore: { type: 'array', items: JSON_PATH },
+  numberTolerance: TOLERANCE,
+  tolerances: { type: 'object', propertyNames: { pattern: '^\\$' }, additionalProperties: TOLERANCE },
+  timestamps: { anyOf: [{ type: 'boolean' }, { type: 'array', items: JSON_PATH }] },
+  timestampToleranceMs: { type: 'number', minimum: 0 },
+  unordered: { type: 'array', items: JSON_PATH },
+  keyed: { type: 'object', propertyNames: { pattern: '^\\$' }, additionalProperties: { type: 'string', minLength: 1 } },
+  maxBodyBytes: { type: 'integer', minimum: 1, maximum: 256 * 1024 * 1024 },
+  maxDepth: { type: 'integer', minimum: 1, maximum: 100_000 },
+  maxDiffs: { type: 'integer', minimum: 1, maximum: 10_000 }
+} as const
 
 /** JSON Schema of the whole file; every object rejects unknown keys. */
 export const schema = {
@@ -115,6 +148,54 @@ export const schema = {
         maxEventLoopLagMs: ms(defaultConfig.mirror.maxEventLoopLagMs, 10, 60_000)
       }
     },
+    compare: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        ...RULE_PROPERTIES,
+        headers: { ...RULE_PROPERTIES.headers, default: [...defaultConfig.compare.headers] },
+        maxBodyBytes: { ...RULE_PROPERTIES.maxBodyBytes, default: defaultConfig.compare.maxBodyBytes },
+        maxDepth: { ...RULE_PROPERTIES.maxDepth, default: defaultConfig.compare.maxDepth },
+        maxDiffs: { ...RULE_PROPERTIES.maxDiffs, default: defaultConfig.compare.maxDiffs },
+        workers: { type: 'integer', minimum: 0, maximum: 64, default: defaultConfig.compare.workers },
+        workerMinBytes: { type: 'integer', minimum: 0, default: defaultConfig.compare.workerMinBytes },
+        maxQueue: { type: 'integer', minimum: 1, maximum: 1_000_000, default: defaultConfig.compare.maxQueue },
+        samples: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            perSignature: { type: 'integer', minimum: 0, maximum: 1000, default: defaultConfig.compare.samples.perSignature },
+            maxEntries: { type: 'integer', minimum: 0, maximum: 1_000_000, default: defaultConfig.compare.samples.maxEntries },
+            maxBytes: { type: 'integer', minimum: 0, default: defaultConfig.compare.samples.maxBytes },
+            maxBodyChars: { type: 'integer', minimum: 0, maximum: 16 * 1024 * 1024, default: defaultConfig.compare.samples.maxBodyChars }
+          }
+        },
+        mismatchLog: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            path: { type: ['string', 'null'], minLength: 1, default: defaultConfig.compare.mismatchLog.path },
+            maxBytes: { type: 'integer', minimum: 1024, default: defaultConfig.compare.mismatchLog.maxBytes },
+            maxFiles: { type: 'integer', minimum: 1, maximum: 100, default: defaultConfig.compare.mismatchLog.maxFiles }
+          }
+        }
+      }
+    },
+    noise: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        percent: { ...PERCENT, default: defaultConfig.noise.percent },
+        secondary: { type: ['string', 'null'], format: 'origin', default: defaultConfig.noise.secondary },
+        halfLife: { type: 'number', exclusiveMinimum: 0, default: defaultConfig.noise.halfLife },
+        threshold: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: defaultConfig.noise.threshold },
+        minObservations: { type: 'number', minimum: 0, default: defaultConfig.noise.minObservations }
+      }
+    },
     proxy: {
       type: 'object',
       additionalProperties: false,
@@ -142,7 +223,8 @@ export const schema = {
             type: 'object',
             additionalProperties: false,
             properties: { percent: PERCENT, methods: METHODS }
-          }
+          },
+          compare: { type: 'object', additionalProperties: false, properties: RULE_PROPERTIES }
         }
       }
     },
@@ -161,7 +243,8 @@ export const schema = {
       additionalProperties: false,
       default: {},
       properties: {
-        headers: { type: 'array', items: { type: 'string', pattern: HEADER_NAME }, default: [...defaultConfig.redact.headers] }
+        headers: { type: 'array', items: { type: 'string', pattern: HEADER_NAME }, default: [...defaultConfig.redact.headers] },
+        fields: { type: 'array', items: JSON_PATH, default: [] }
       }
     },
     log: {
@@ -237,6 +320,8 @@ export function describeErrors (errors: ErrorObject[] | null | undefined): strin
       msg = 'is required'
     } else if (e.keyword === 'format') {
       msg = FORMAT_HINTS[(e.params as { format: string }).format] ?? msg
+    } else if (e.keyword === 'pattern' && (e.params as { pattern: string }).pattern === '^\\$') {
+      msg = 'must be a JSON path starting with "$" (for example $.meta.requestId or $.items[*].updatedAt)'
     } else if (e.keyword === 'propertyNames') {
       msg = `"${(e.params as { propertyName: string }).propertyName}" is not a valid header name`
     } else if (e.keyword === 'enum') {

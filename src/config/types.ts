@@ -12,11 +12,48 @@ export interface PrimaryConfig {
   host: string | null
 }
 
+/** Comparison rules (see README#comparison); per route they add to or override the global ones. */
+export interface RuleSettings {
+  headers?: string[]
+  ignore?: string[]
+  numberTolerance?: { absolute?: number, relative?: number }
+  tolerances?: Record<string, { absolute?: number, relative?: number }>
+  timestamps?: boolean | string[]
+  timestampToleranceMs?: number
+  unordered?: string[]
+  keyed?: Record<string, string>
+  maxBodyBytes?: number
+  maxDepth?: number
+  maxDiffs?: number
+}
+
 export interface RouteConfig {
   name?: string
   match: string
   /** per-route mirroring: overrides mirror.percent and mirror.methods for this route */
   mirror?: { percent?: number, methods?: string[] }
+  /** per-route comparison rules, merged over compare */
+  compare?: RuleSettings
+}
+
+export interface CompareConfig extends RuleSettings {
+  headers: string[]
+  maxBodyBytes: number
+  maxDepth: number
+  maxDiffs: number
+  workers: number
+  workerMinBytes: number
+  maxQueue: number
+  samples: { perSignature: number, maxEntries: number, maxBytes: number, maxBodyChars: number }
+  mismatchLog: { path: string | null, maxBytes: number, maxFiles: number }
+}
+
+export interface NoiseConfig {
+  percent: number
+  secondary: string | null
+  halfLife: number
+  threshold: number
+  minObservations: number
 }
 
 export interface CandidateConfig {
@@ -60,11 +97,13 @@ export interface Config {
   primary: PrimaryConfig
   candidate: CandidateConfig
   mirror: MirrorConfig
+  compare: CompareConfig
+  noise: NoiseConfig
   proxy: ProxyConfig
   routes: RouteConfig[]
   maxRoutes: number
   shutdown: { graceMs: number, delayMs: number }
-  redact: { headers: string[] }
+  redact: { headers: string[], fields: string[] }
   log: { level: LogLevel }
 }
 

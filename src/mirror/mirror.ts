@@ -16,6 +16,7 @@ export interface MirrorRoute {
   mirrorMethods: ReadonlySet<string> | null
 }
 
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
 const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'])
@@ -63,6 +64,7 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
   body: Readable | null
   primary: CapturedResponse
   candidate: CapturedResponse
+  secondary: SecondaryExchange | null
   primaryDone: boolean
   candidateDone: boolean
   startedAt: number
@@ -81,6 +83,7 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
     this.body = null
     this.primary = new CapturedResponse()
     this.candidate = new CapturedResponse()
+    this.secondary = null
     this.primaryDone = false
     this.candidateDone = false
     this.startedAt = 0
@@ -95,6 +98,12 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
     this.startedAt = performance.now()
     this.timer = setTimeout(onDeadline, this.controller.timeoutMs, this)
     this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
+    this.secondary?.dispatch()
+  }
+
+  /** All answers are in (primary, candidate and the noise baseline if any): hand the pair on, off the live path. */
+  maybeDeliver (): void {
+    if (this.primaryDone && this.candidateDone && (this.secondary === null || this.secondary.done)) setImmediate(deliver, this)
   }
 
   /** Cuts the candidate exchange short for `reason`. */
@@ -148,7 +157,7 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
     c.error = reason
     if (reason !== null) c.status = 0
     this.controller.finished(this, reason)
-    if (this.primaryDone) setImmediate(deliver, this)
+    this.maybeDeliver()
   }
 
   // The primary side, as the live path reports it (cheap: references, no copies).
@@ -174,7 +183,7 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
     this.primaryDone = true
     this.primary.durationMs = durationMs
     this.primary.error = error
-    if (this.candidateDone) setImmediate(deliver, this)
+    this.maybeDeliver()
   }
 }
 
@@ -184,7 +193,83 @@ function onDeadline (job: MirrorJob): void {
 }
 
 function deliver (job: MirrorJob): void {
-  job.controller.observer.pair(new MirrorPair(job.requestId, job.route, job.method, job.path, job.primary, job.candidate))
+  job.controller.observer.pair(new MirrorPair(job.requestId, job.route, job.method, job.path, job.primary, job.candidate, job.secondary?.response ?? null))
+}
+
+/**
+ * A second call to the primary (or to noise.secondary) for a share of mirrored safe requests:
+ * fields that differ between two answers of v1 are noise (Diffy's idea, without a second
+ * deployment). Same deadline and size cap as the candidate; its failures are not the candidate's.
+ */
+class SecondaryExchange implements Dispatcher.DispatchHandler {
+  job: MirrorJob
+  pool: Dispatcher
+  headers: string[]
+  response: CapturedResponse
+  done: boolean
+  startedAt: number
+  abort: ((err?: Error) => void) | null
+  timer: NodeJS.Timeout | null
+
+  constructor (job: MirrorJob, pool: Dispatcher, headers: string[]) {
+    this.job = job
+    this.pool = pool
+    this.headers = headers
+    this.response = new CapturedResponse()
+    this.done = false
+    this.startedAt = 0
+    this.abort = null
+    this.timer = null
+  }
+
+  dispatch (): void {
+    this.startedAt = performance.now()
+    this.timer = setTimeout(onSecondaryDeadline, this.job.controller.timeoutMs, this)
+    this.pool.dispatch({ path: this.job.path, method: this.job.method as Dispatcher.HttpMethod, headers: this.headers }, this)
+  }
+
+  onConnect (abort: (err?: Error) => void): void {
+    this.abort = abort
+    if (this.done) abort(DEADLINE)
+  }
+
+  onHeaders (status: number, raw: Buffer[]): boolean {
+    if (status < 200) return true
+    this.response.status = status
+    for (let i = 0; i < raw.length; i++) this.response.headers.push(i % 2 === 0 ? raw[i].toString('latin1').toLowerCase() : raw[i].toString('latin1'))
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const r = this.response
+    r.bytes += chunk.length
+    if (r.bytes > this.job.captureLimit) {
+      r.truncated = true
+      this.finish('too_large')
+      this.abort?.(TOO_LARGE)
+      return false
+    }
+    r.chunks.push(chunk)
+    return true
+  }
+
+  onComplete (): void { this.finish(null) }
+  onError (err: Error): void { this.finish(candidateErrorReason(err)) }
+
+  finish (error: string | null): void {
+    if (this.done) return
+    this.done = true
+    if (this.timer !== null) clearTimeout(this.timer)
+    this.response.durationMs = performance.now() - this.startedAt
+    this.response.error = error
+    this.job.maybeDeliver()
+  }
+}
+
+function onSecondaryDeadline (s: SecondaryExchange): void {
+  s.timer = null
+  s.finish('timeout')
+  s.abort?.(DEADLINE)
 }
 
 /**
@@ -251,6 +336,8 @@ export class MirrorController {
   #methods: ReadonlySet<string>
   #drop: ReadonlySet<string>
   #set: ReadonlyArray<[string, string]>
+  #noisePool: Pool | null
+  #noisePercent: number
   #enabledOverride: boolean | null
   #percentOverride: number | null
   #inflight: number
@@ -277,6 +364,11 @@ export class MirrorController {
     this.breaker = new CircuitBreaker(candidate.breaker.failures, candidate.breaker.cooldownMs)
     this.lag = new LagMonitor(config.mirror.maxEventLoopLagMs)
     this.lag.start()
+    this.#noisePercent = config.noise.percent
+    this.#noisePool = config.noise.percent > 0
+      ? new Pool(config.noise.secondary ?? config.primary.url, { connections: 8, pipelining: 1, headersTimeout: candidate.timeoutMs, bodyTimeout: candidate.timeoutMs, maxHeaderSize: config.proxy.maxHeaderBytes + 4096 })
+      : null
+    this.#noisePool?.on('connectionError', () => {})
     this.#methods = new Set(config.mirror.methods)
     this.#drop = new Set(candidate.dropHeaders.map((h) => h.toLowerCase()))
     this.#set = Object.entries(candidate.setHeaders).map(([k, v]) => [k.toLowerCase(), v])
@@ -320,6 +412,9 @@ export class MirrorController {
       return null
     }
     const job = new MirrorJob(this, route.name, req.method as string, req.url as string, requestId, this.#headers(forwarded), this.#candidate.maxResponseBytes)
+    if (this.#noisePool !== null && !hasBody && SAFE.has(job.method) && randomPick(this.#noisePercent)) {
+      job.secondary = new SecondaryExchange(job, this.#noisePool, [...forwarded, this.#config.shadowHeader, '1'])
+    }
     let primaryBody: Readable | null = null
     const chunked = hasBody && req.headers['content-length'] === undefined
     if (hasBody) primaryBody = teeBody(req, job, this.#config.maxBodyBytes, chunked)
@@ -401,6 +496,10 @@ export class MirrorController {
   async close (force = false): Promise<void> {
     this.lag.stop()
     if (force) this.shutdown()
-    await this.pool.close().catch(() => this.pool.destroy())
+    const noise = this.#noisePool
+    await Promise.all([
+      this.pool.close().catch(() => this.pool.destroy()),
+      noise?.close().catch(() => noise.destroy())
+    ])
   }
 }

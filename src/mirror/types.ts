@@ -49,14 +49,17 @@ export class MirrorPair {
   path: string
   primary: CapturedResponse
   candidate: CapturedResponse
+  /** a second answer of the primary (or of noise.secondary) to learn noise from, or null */
+  secondary: CapturedResponse | null
 
-  constructor (requestId: string, route: string, method: string, path: string, primary: CapturedResponse, candidate: CapturedResponse) {
+  constructor (requestId: string, route: string, method: string, path: string, primary: CapturedResponse, candidate: CapturedResponse, secondary: CapturedResponse | null) {
     this.requestId = requestId
     this.route = route
     this.method = method
     this.path = path
     this.primary = primary
     this.candidate = candidate
+    this.secondary = secondary
   }
 }
 

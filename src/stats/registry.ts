@@ -26,6 +26,8 @@ export class Metrics {
   readonly mirrorInflight: Gauge
   readonly candidateErrors: Counter<'reason'>
   readonly configReloads: Counter<'result'>
+  readonly comparisons: Counter<'route' | 'outcome'>
+  #comparisonChildren: Map<string, { inc: (n?: number) => void }>
   #decisionChildren: Map<string, { inc: (n?: number) => void }>
   #requestChildren: Map<string, { inc: (n?: number) => void }>
   #durationChildren: Map<string, { observe: (v: number) => void }>
@@ -70,6 +72,13 @@ export class Metrics {
     })
     this.configReloads = new Counter({ name: 'paritygate_config_reloads_total', help: 'SIGHUP reloads by result', labelNames: ['result'], registers })
     this.#decisionChildren = new Map()
+    this.comparisons = new Counter({
+      name: 'paritygate_comparisons_total',
+      help: 'Compared exchanges by route and outcome (match, mismatch, noise, error, skipped)',
+      labelNames: ['route', 'outcome'],
+      registers
+    })
+    this.#comparisonChildren = new Map()
     collectDefaultMetrics({ register: registry })
     this.#requestChildren = new Map()
     this.#durationChildren = new Map()
@@ -84,6 +93,22 @@ export class Metrics {
       this.#decisionChildren.set(key, counter)
     }
     counter.inc()
+  }
+
+  /** Counts one comparison outcome. */
+  recordComparison (route: string, outcome: string): void {
+    const key = `${route}\0${outcome}`
+    let counter = this.#comparisonChildren.get(key)
+    if (counter === undefined) {
+      counter = this.comparisons.labels(route, outcome)
+      this.#comparisonChildren.set(key, counter)
+    }
+    counter.inc()
+  }
+
+  /** A gauge whose value is read at scrape time. */
+  gaugeFrom (name: string, help: string, read: () => number): Gauge {
+    return new Gauge({ name, help, registers: [this.registry], collect () { this.set(read()) } })
   }
 
   /** Counts one exchange and its duration in seconds (status 0: no response). */

@@ -1,0 +1,106 @@
+/* One mirrored exchange in, its outcome out: status, headers, body compared under the route's rules, noise paths, a redacted sample. Pure; runs on the main thread or in a worker. */
+import { readBody } from './body.ts'
+import { compareExchanges, type Exchange } from './compare.ts'
+import { type Difference } from './json-diff.ts'
+import { type Redactor } from './redact.ts'
+import { type RuleSet } from './rule-set.ts'
+import { type SampleSide } from './samples.ts'
+
+/** One captured answer, as the mirror hands it over (headers flat: name, value, …). */
+export interface SideData {
+  status: number
+  headers: string[]
+  body: Uint8Array
+  truncated: boolean
+  error: string | null
+  durationMs: number
+}
+
+/** Everything needed to compare one exchange; plain data, so that it can cross to a worker. */
+export interface AnalyzeTask {
+  route: string
+  primary: SideData
+  candidate: SideData
+  /** a second answer of the primary (noise learning), or null */
+  secondary: SideData | null
+  /** render a redacted sample when the outcome is a mismatch */
+  render: boolean
+  maxBodyChars: number
+}
+
+/** The outcome of one exchange (before noise reclassification, which needs the learner's state). */
+export interface AnalyzeResult {
+  outcome: 'match' | 'mismatch' | 'skipped' | 'error'
+  reason: string | null
+  detail: string | null
+  diffs: Difference[]
+  truncated: boolean
+  primaryHash: string | null
+  candidateHash: string | null
+  /** paths that differed between the two primary answers, or null without a secondary */
+  noisePaths: string[] | null
+  sample: { primary: SampleSide, candidate: SampleSide } | null
+}
+
+/** Flat header list → the lowercased-name object the comparator takes. */
+export function headerRecord (flat: readonly string[]): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = Object.create(null)
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i].toLowerCase()
+    const prev = out[name]
+    out[name] = prev === undefined ? flat[i + 1] : Array.isArray(prev) ? [...prev, flat[i + 1]] : [prev, flat[i + 1]]
+  }
+  return out
+}
+
+function exchange (side: SideData): Exchange {
+  return { status: side.status, headers: headerRecord(side.headers), body: Buffer.from(side.body.buffer, side.body.byteOffset, side.body.byteLength) }
+}
+
+function result (outcome: AnalyzeResult['outcome'], reason: string | null, detail: string | null): AnalyzeResult {
+  return { outcome, reason, detail, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null }
+}
+
+/** A side for display: redacted headers, body decoded, redacted and truncated. */
+export function renderSide (side: SideData, redactor: Redactor, maxChars: number, maxBodyBytes: number): SampleSide {
+  const ex = exchange(side)
+  const view = readBody(ex.headers, ex.body, { maxBodyBytes })
+  let body: { text: string, truncated: boolean }
+  if (view.kind === 'json' && view.tree !== null) {
+    const text = redactor.render(view.tree, maxChars + 1)
+    body = text.length > maxChars ? { text: text.slice(0, maxChars), truncated: true } : { text, truncated: false }
+  } else {
+    body = redactor.body(view.bytes, false, maxChars)
+  }
+  return { status: side.status, headers: redactor.headerObject(side.headers), body: body.text, bodyTruncated: body.truncated, durationMs: Math.round(side.durationMs * 1000) / 1000 }
+}
+
+/**
+ * Compares one exchange. A candidate that failed is `error` (its reason kept); a candidate cut
+ * off for size, or a primary that failed or was too large, is `skipped`. Never throws.
+ */
+export function analyze (task: AnalyzeTask, rules: RuleSet, redactor: Redactor): AnalyzeResult {
+  const { primary: p, candidate: c } = task
+  if (c.error === 'too_large') return result('skipped', 'too_large', 'candidate body over candidate.maxResponseBytes')
+  if (c.error === 'shutdown' || c.error === 'client_aborted') return result('skipped', c.error, null)
+  if (c.error !== null) return result('error', `candidate_${c.error}`, null)
+  if (p.error !== null) return result('skipped', `primary_${p.error}`, null)
+  if (p.truncated) return result('skipped', 'too_large', 'primary body over candidate.maxResponseBytes')
+  const compiled = rules.get(task.route)
+  try {
+    const cmp = compareExchanges(exchange(p), exchange(c), compiled)
+    let noisePaths: string[] | null = null
+    const s = task.secondary
+    if (s !== null && s.error === null && !s.truncated) {
+      const noise = compareExchanges(exchange(p), exchange(s), compiled)
+      noisePaths = noise.outcome === 'match' || noise.outcome === 'mismatch' ? noise.diffs.map((d) => d.path) : null
+    }
+    let sample: AnalyzeResult['sample'] = null
+    if (task.render && cmp.outcome === 'mismatch') {
+      sample = { primary: renderSide(p, redactor, task.maxBodyChars, compiled.maxBodyBytes), candidate: renderSide(c, redactor, task.maxBodyChars, compiled.maxBodyBytes) }
+    }
+    return { outcome: cmp.outcome, reason: cmp.reason, detail: cmp.detail, diffs: cmp.diffs, truncated: cmp.truncated, primaryHash: cmp.primaryHash, candidateHash: cmp.candidateHash, noisePaths, sample }
+  } catch (err) {
+    return result('error', 'comparator_error', (err as Error).message)
+  }
+}

@@ -1,0 +1,198 @@
+/*
+ * The comparison engine: takes each mirrored exchange after both answers are complete, compares
+ * it off the live path (small bodies on the main thread after the response is out, large ones in
+ * worker threads), learns noise from second primary answers, reclassifies mismatches on noisy
+ * fields as `noise`, and keeps field counts, redacted samples and the optional NDJSON file.
+ */
+import { type FrozenConfig } from '../config/index.ts'
+import { analyze, type AnalyzeResult, type AnalyzeTask, type SideData } from './analyze.ts'
+import { FieldStats } from './field-stats.ts'
+import { signature } from './json-diff.ts'
+import { MismatchLog } from './mismatch-log.ts'
+import { NoiseLearner } from './noise.ts'
+import { Redactor, placeholder } from './redact.ts'
+import { RuleSet, ruleConfigs } from './rule-set.ts'
+import { Sample, SampleStore } from './samples.ts'
+import { WorkerPool } from './worker-pool.ts'
+
+/** An outcome as the gate and the metrics count it. */
+export type FinalOutcome = 'match' | 'mismatch' | 'noise' | 'error' | 'skipped'
+
+/** One captured answer as the mirror delivers it. */
+export interface CapturedSide {
+  status: number
+  headers: string[]
+  bytes: number
+  truncated: boolean
+  durationMs: number
+  error: string | null
+  body: () => Buffer
+}
+
+/** A mirrored exchange, both (or three, with a noise baseline) answers complete. */
+export interface ExchangePair {
+  requestId: string
+  route: string
+  method: string
+  path: string
+  primary: CapturedSide
+  candidate: CapturedSide
+  secondary: CapturedSide | null
+}
+
+/** What the engine reports for each exchange; app.ts wires it to metrics, the gate windows and logs. */
+export type OutcomeHook = (pair: ExchangePair, outcome: FinalOutcome, result: AnalyzeResult) => void
+
+function side (c: CapturedSide): SideData {
+  return { status: c.status, headers: c.headers, body: c.truncated || c.error !== null ? new Uint8Array(0) : c.body(), truncated: c.truncated, error: c.error, durationMs: c.durationMs }
+}
+
+/** The path without query values: `?token=abc` may be a secret. */
+export function redactQuery (path: string): string {
+  const q = path.indexOf('?')
+  if (q === -1) return path
+  const params = path.slice(q + 1).split('&').map((kv) => {
+    const eq = kv.indexOf('=')
+    return eq === -1 ? kv : `${kv.slice(0, eq)}=${placeholder(kv.slice(eq + 1))}`
+  })
+  return `${path.slice(0, q)}?${params.join('&')}`
+}
+
+/** Compares mirrored exchanges and keeps what an investigation needs, all bounded. */
+export class ComparisonEngine {
+  readonly noise: NoiseLearner
+  readonly fields: FieldStats
+  readonly samples: SampleStore
+  /** exchanges dropped because the comparison queue was full (counted as `skipped`, reason `overloaded`) */
+  overloaded: number
+  /** exchanges compared in a worker thread, since start */
+  workerTasks: number
+  #rules: RuleSet
+  #redactor: Redactor
+  #pool: WorkerPool | null
+  #workerMinBytes: number
+  #maxQueue: number
+  #maxBodyChars: number
+  #queued: number
+  #log: MismatchLog | null
+  #hook: OutcomeHook
+
+  constructor (config: FrozenConfig, hook: OutcomeHook) {
+    const c = config.compare
+    const configs = ruleConfigs(config)
+    this.noise = new NoiseLearner({ halfLife: config.noise.halfLife, threshold: config.noise.threshold, minObservations: config.noise.minObservations })
+    this.fields = new FieldStats()
+    this.samples = new SampleStore({ perSignature: c.samples.perSignature, maxEntries: c.samples.maxEntries, maxBytes: c.samples.maxBytes })
+    this.overloaded = 0
+    this.workerTasks = 0
+    this.#rules = new RuleSet(configs)
+    this.#redactor = new Redactor(config.redact.headers, config.redact.fields)
+    this.#pool = c.workers > 0 ? new WorkerPool(c.workers, { rules: configs, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } }) : null
+    this.#workerMinBytes = c.workerMinBytes
+    this.#maxQueue = c.maxQueue
+    this.#maxBodyChars = c.samples.maxBodyChars
+    this.#queued = 0
+    this.#log = c.mismatchLog.path === null ? null : new MismatchLog(c.mismatchLog.path, c.mismatchLog.maxBytes, c.mismatchLog.maxFiles)
+    this.#hook = hook
+  }
+
+  /** Exchanges waiting for or in comparison. */
+  get queued (): number { return this.#queued }
+
+  /**
+   * Compares one exchange; returns at once. Bodies of `workerMinBytes` or more go to a worker
+   * thread; with the queue full, the exchange is `skipped` (reason `overloaded`), never held.
+   */
+  submit (pair: ExchangePair): void {
+    if (this.#queued >= this.#maxQueue) {
+      this.overloaded++
+      this.#hook(pair, 'skipped', { outcome: 'skipped', reason: 'overloaded', detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null })
+      return
+    }
+    const size = pair.primary.bytes + pair.candidate.bytes + (pair.secondary?.bytes ?? 0)
+    const inWorker = this.#pool !== null && size >= this.#workerMinBytes
+    const task: AnalyzeTask = {
+      route: pair.route,
+      primary: side(pair.primary),
+      candidate: side(pair.candidate),
+      secondary: pair.secondary === null ? null : side(pair.secondary),
+      render: inWorker,
+      maxBodyChars: this.#maxBodyChars
+    }
+    this.#queued++
+    if (inWorker) {
+      this.workerTasks++
+      const pool = this.#pool as WorkerPool
+      pool.run(task).then((r) => this.#finish(pair, task, r), () => {})
+    } else {
+      this.#finish(pair, task, analyze(task, this.#rules, this.#redactor))
+    }
+  }
+
+  #finish (pair: ExchangePair, task: AnalyzeTask, r: AnalyzeResult): void {
+    this.#queued--
+    if (r.noisePaths !== null) this.noise.observe(pair.route, r.noisePaths)
+    let outcome: FinalOutcome = r.outcome
+    if (outcome === 'mismatch' || outcome === 'match') this.fields.record(pair.route, r.diffs)
+    if (outcome === 'mismatch') {
+      // Noisy paths do not make a regression, nor a signature of their own.
+      const real = r.diffs.filter((d) => !this.noise.isNoisy(pair.route, d.path))
+      if (real.length === 0) outcome = 'noise'
+      else this.#keep(pair, task, r, real.map((d) => d.path))
+    }
+    this.#hook(pair, outcome, r)
+  }
+
+  #keep (pair: ExchangePair, task: AnalyzeTask, r: AnalyzeResult, realPaths: string[]): void {
+    const sig = signature(pair.route, realPaths)
+    if (!this.samples.offer(sig, pair.route) && this.#log === null) return
+    let rendered = r.sample
+    if (rendered === null) {
+      const withSample = analyze({ ...task, render: true }, this.#rules, this.#redactor)
+      rendered = withSample.sample
+    }
+    if (rendered === null) return
+    const sample = new Sample(sig, pair.route, pair.method, redactQuery(pair.path), pair.requestId, 'mismatch',
+      r.diffs.map((d) => ({ path: d.path, kind: d.kind })), rendered.primary, rendered.candidate)
+    this.samples.add(sample)
+    this.#log?.write(sample)
+  }
+
+  /** Differing fields of a route (or all), with their noise rates. */
+  fieldReport (route: string | null): Array<{ route: string, path: string, count: number, ratio: number, kinds: Record<string, number>, noisy: boolean, noiseRate: number }> {
+    return this.fields.list(route).map((f) => ({ ...f, noisy: this.noise.isNoisy(f.route, f.path), noiseRate: this.noise.rate(f.route, f.path) }))
+  }
+
+  /** Learned noisy paths of a route (or every route). */
+  noiseReport (route: string | null): Array<{ route: string, path: string, rate: number, noisy: boolean }> {
+    const routes = route === null ? this.noise.routes() : [route]
+    return routes.flatMap((r) => this.noise.list(r).map((n) => ({ route: r, ...n })))
+  }
+
+  /**
+   * Applies new rules, redaction and noise settings from a reloaded config; learned noise,
+   * field counts and samples are kept. The worker threads are replaced.
+   */
+  reconfigure (config: FrozenConfig): void {
+    const configs = ruleConfigs(config)
+    this.#rules = new RuleSet(configs)
+    this.#redactor = new Redactor(config.redact.headers, config.redact.fields)
+    const old = this.#pool
+    this.#pool = config.compare.workers > 0 ? new WorkerPool(config.compare.workers, { rules: configs, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } }) : null
+    old?.close().catch(() => {})
+    this.#workerMinBytes = config.compare.workerMinBytes
+    this.#maxQueue = config.compare.maxQueue
+    this.#maxBodyChars = config.compare.samples.maxBodyChars
+  }
+
+  /** Forget samples and field counts (a new candidate version); learned noise is v1's and stays. */
+  reset (): void {
+    this.samples.reset()
+    this.fields.reset()
+  }
+
+  async close (): Promise<void> {
+    await this.#pool?.close()
+    await this.#log?.close()
+  }
+}
