@@ -16,8 +16,9 @@ import { join } from 'node:path'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runAutocannonRate } from './lib/autocannon-rate.ts'
 import { installCleanup, killAll, runToEnd } from './lib/children.ts'
+import { cpuUsage, sampleCpu } from './lib/cpu.ts'
 import { ensureBuilt, ROOT } from './lib/paritygate.ts'
-import { markdownRatios, markdownTable, ratios, summarise, type Round } from './lib/report.ts'
+import { markdownFixedRate, markdownRatios, markdownThroughput, ratios, summarise, type Round, type RunCpu } from './lib/report.ts'
 import { CPU_LOAD, checkTarget, selectTargets, startTarget, startUpstream, type Running } from './lib/targets.ts'
 import { runWrk } from './lib/wrk.ts'
 import { type FixedRateResult } from './fixed-rate.ts'
@@ -62,6 +63,15 @@ function ensureTools (needNginx: boolean): void {
 function version (command: string, args: string[]): string {
   const res = spawnSync(command, args, { encoding: 'utf8', timeout: 5000 })
   return `${res.stdout ?? ''}${res.stderr ?? ''}`.split('\n')[0].trim()
+}
+
+/** Runs `fn` and charges the CPU the target's processes used meanwhile to `requests(result)`. */
+async function withCpu<T> (target: Running, fn: () => Promise<T>, requests: (r: T) => number): Promise<[T, RunCpu]> {
+  const before = sampleCpu(target.pgid)
+  const result = await fn()
+  const usage = cpuUsage(before, sampleCpu(target.pgid), target.pgid)
+  const n = requests(result)
+  return [result, { ...usage, usPerReq: n > 0 ? Math.round((usage.cpuS * 1e6 / n) * 10) / 10 : 0 }]
 }
 
 function rotate<T> (list: T[], by: number): T[] {
@@ -121,24 +131,26 @@ async function main (): Promise<void> {
     const rounds: Round[] = []
     for (let r = 0; r < settings.rounds; r++) {
       const order = rotate(running, r)
-      const round: Round = { round: r + 1, order: order.map((t) => t.name), wrk: {}, fixedRate: {}, autocannon: {} }
+      const round: Round = { round: r + 1, order: order.map((t) => t.name), wrk: {}, cpu: {}, fixedRate: {}, fixedCpu: {}, autocannon: {} }
       rounds.push(round)
       for (const target of order) {
-        const res = await runWrk({ ...wrkOptions, url: target.url, durationS: settings.durationS })
+        const [res, cpu] = await withCpu(target, () => runWrk({ ...wrkOptions, url: target.url, durationS: settings.durationS }), (w) => w.requests)
         round.wrk[target.name] = res
+        round.cpu[target.name] = cpu
         log(`round ${r + 1} wrk ${target.name}: ${Math.round(res.rps)} req/s p50 ${res.p50.toFixed(2)} ms p99 ${res.p99.toFixed(2)} ms` +
-          ` errors ${res.errors} non2xx ${res.non2xx}`)
+          ` errors ${res.errors} non2xx ${res.non2xx}; ${cpu.usPerReq} CPU µs/req, core share ${cpu.share}, cores busy ${cpu.coreBusy.join('/')}`)
         await sleep(500)
       }
       if (settings.fixedDurationS === 0) continue
       for (const target of order) {
-        const fixed = await fixedRate(target.url)
+        const [fixed, fixedCpu] = await withCpu(target, () => fixedRate(target.url), (x) => x.sent)
         round.fixedRate[target.name] = fixed
+        round.fixedCpu[target.name] = fixedCpu
         await sleep(300)
         const ac = await runAutocannonRate({ url: target.url, rate: settings.rate, durationS: settings.fixedDurationS, connections: settings.connections })
         round.autocannon[target.name] = ac
         log(`round ${r + 1} @${settings.rate}/s ${target.name}: p50 ${fixed.p50} p99 ${fixed.p99} ms (lag p99 ${fixed.lagP99} ms,` +
-          ` errors ${fixed.errors + fixed.non2xx}); autocannon p50 ${ac.p50} p99 ${ac.p99} ms`)
+          ` errors ${fixed.errors + fixed.non2xx}, ${fixedCpu.usPerReq} CPU µs/req); autocannon p50 ${ac.p50} p99 ${ac.p99} ms`)
         await sleep(300)
       }
     }
@@ -146,7 +158,7 @@ async function main (): Promise<void> {
     const names = running.map((t) => t.name)
     const summaries = summarise(rounds, names)
     const subjects = specs.filter((s) => s.kind === 'paritygate').map((s) => s.name)
-    const ratioList = ratios(rounds, summaries, subjects)
+    const ratioList = ratios(rounds, summaries, subjects, settings.rate)
     const date = new Date()
     const meta = {
       date: date.toISOString(),
@@ -159,12 +171,14 @@ async function main (): Promise<void> {
       wrk: version('wrk', ['--version']),
       nginx: version('nginx', ['-v']),
       commit: version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+      // dist/ is built from the working tree, which other people may be editing
+      srcUncommittedFiles: spawnSync('git', ['-C', ROOT, 'status', '--porcelain', 'src'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length,
       pinning: 'proxies taskset -c 0; upstream, wrk, fixed-rate.ts and autocannon taskset -c 1'
     }
     const outDir = join(ROOT, 'bench/.out')
     mkdirSync(outDir, { recursive: true })
     const stamp = date.toISOString().replace(/[:.]/g, '-')
-    const table = markdownTable(summaries, settings.rate)
+    const table = `${markdownThroughput(summaries)}\n\n${markdownFixedRate(summaries, settings.rate)}`
     const ratioTable = markdownRatios(ratioList)
     const file = join(outDir, `proxy-bench-${stamp}.json`)
     writeFileSync(file, JSON.stringify({ meta, rounds, summaries, ratios: ratioList }, null, 2) + '\n')

@@ -52,6 +52,8 @@ export function selectTargets (list: string | undefined): TargetSpec[] {
 export interface Running {
   name: string
   url: string
+  /** process group whose CPU time is charged to this target (for `direct`, the upstream's) */
+  pgid: number | null
   stop: () => Promise<void>
 }
 
@@ -70,7 +72,7 @@ async function startScript (name: string, file: string, cpu: number, env: NodeJS
 /** `taskset -c 1 node bench/upstream.ts` on an ephemeral port. */
 export async function startUpstream (name: string, delayMs: number): Promise<Running> {
   const { child, port } = await startScript(name, 'bench/upstream.ts', CPU_LOAD, { PORT: '0', DELAY_MS: String(delayMs) })
-  return { name, url: `http://127.0.0.1:${port}/`, stop: () => stopChild(child) }
+  return { name, url: `http://127.0.0.1:${port}/`, pgid: child.process.pid ?? null, stop: () => stopChild(child) }
 }
 
 /** Starts one target in front of `upstream`; `direct` starts nothing. */
@@ -79,14 +81,14 @@ export async function startTarget (spec: TargetSpec, upstream: Running): Promise
   const upstreamPort = Number(new URL(upstream.url).port)
   switch (spec.kind) {
     case 'direct':
-      return { name: spec.name, url: upstream.url, stop: async () => {} }
+      return { name: spec.name, url: upstream.url, pgid: upstream.pgid, stop: async () => {} }
     case 'fastify-http-proxy': {
       const { child, port } = await startScript(spec.name, 'bench/peers/fastify-http-proxy.ts', CPU_PROXY, { UPSTREAM: upstreamOrigin, PORT: '0' })
-      return { name: spec.name, url: `http://127.0.0.1:${port}/`, stop: () => stopChild(child) }
+      return { name: spec.name, url: `http://127.0.0.1:${port}/`, pgid: child.process.pid ?? null, stop: () => stopChild(child) }
     }
     case 'nginx': {
       const handle = await startNginx(await freePort(), upstreamPort, CPU_PROXY)
-      return { name: spec.name, url: handle.url, stop: handle.stop }
+      return { name: spec.name, url: handle.url, pgid: handle.child.process.pid ?? null, stop: handle.stop }
     }
     case 'paritygate': {
       const candidate = spec.candidate === undefined ? null : await startUpstream(`${spec.name}-candidate`, spec.candidate.delayMs)
@@ -97,6 +99,7 @@ export async function startTarget (spec: TargetSpec, upstream: Running): Promise
         return {
           name: spec.name,
           url: handle.url,
+          pgid: handle.child.process.pid ?? null,
           async stop () {
             await stopChild(handle.child)
             await candidate?.stop()
