@@ -10,12 +10,25 @@ const RESPONSE_DROP = new Set([
   'proxy-authenticate', 'proxy-authorization'
 ])
 
-/** The tokens a Connection field names, lowercased (`close` and `keep-alive` included; they are dropped anyway). */
-function connectionTokens (value: string, into: Set<string>): void {
+/**
+ * The tokens a Connection field names beyond `close` and `keep-alive` (those fields are dropped
+ * anyway), lowercased; null for the common plain values, so that nothing is allocated for them.
+ */
+function extraConnectionTokens (value: string, into: Set<string> | null): Set<string> | null {
+  const plain = value.length <= 10 ? value.toLowerCase() : ''
+  if (plain === 'keep-alive' || plain === 'close') return into
   for (const part of value.split(',')) {
     const token = part.trim().toLowerCase()
-    if (token !== '') into.add(token)
+    if (token !== '' && token !== 'close' && token !== 'keep-alive') (into ??= new Set()).add(token)
   }
+  return into
+}
+
+/** Removes the fields that a Connection header named (a second pass, only when one did). */
+function dropNamed (headers: string[], named: Set<string>): string[] {
+  const out: string[] = []
+  for (let i = 0; i < headers.length; i += 2) if (!named.has(headers[i].toLowerCase())) out.push(headers[i], headers[i + 1])
+  return out
 }
 
 /** What the request builder learned while copying the client's headers. */
@@ -44,14 +57,8 @@ export interface ForwardingOptions {
  */
 export function forwardRequestHeaders (raw: string[], remoteAddress: string | undefined, opts: ForwardingOptions): ForwardedRequest {
   const out = new ForwardedRequest()
-  const headers = out.headers
+  let headers = out.headers
   let named: Set<string> | null = null
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].length === 10 && raw[i].toLowerCase() === 'connection') {
-      named ??= new Set()
-      connectionTokens(raw[i + 1], named)
-    }
-  }
   let xff: string | null = null
   let xfp: string | null = null
   let xfh: string | null = null
@@ -60,7 +67,10 @@ export function forwardRequestHeaders (raw: string[], remoteAddress: string | un
     const name = raw[i]
     const lower = name.toLowerCase()
     const value = raw[i + 1]
-    if (REQUEST_DROP.has(lower) || (named !== null && named.has(lower))) continue
+    if (REQUEST_DROP.has(lower)) {
+      if (lower === 'connection') named = extraConnectionTokens(value, named)
+      continue
+    }
     if (lower === 'host') {
       host = value
       if (opts.host !== null) continue
@@ -73,6 +83,14 @@ export function forwardRequestHeaders (raw: string[], remoteAddress: string | un
       out.requestId = value
     }
     headers.push(name, value)
+  }
+  if (named !== null) {
+    headers = out.headers = dropNamed(headers, named)
+    if (out.requestId !== null && named.has(opts.requestIdHeader)) out.requestId = null
+    if (named.has('host')) host = null
+    if (named.has('x-forwarded-for')) xff = null
+    if (named.has('x-forwarded-proto')) xfp = null
+    if (named.has('x-forwarded-host')) xfh = null
   }
   if (opts.host !== null) headers.push('host', opts.host)
   if (opts.xForwarded) {
@@ -103,24 +121,25 @@ export class ForwardedResponse {
  */
 export function forwardResponseHeaders (raw: Buffer[], via: boolean): ForwardedResponse {
   const out = new ForwardedResponse()
-  const headers = out.headers
   let named: Set<string> | null = null
-  for (let i = 0; i < raw.length; i += 2) {
-    if (raw[i].length === 10 && raw[i].toString('latin1').toLowerCase() === 'connection') {
-      named ??= new Set()
-      connectionTokens(raw[i + 1].toString('latin1'), named)
-    }
-  }
+  const headers = out.headers
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i].toString('latin1')
     const lower = name.toLowerCase()
-    if (RESPONSE_DROP.has(lower) || (named !== null && named.has(lower))) continue
+    if (RESPONSE_DROP.has(lower)) {
+      if (lower === 'connection') named = extraConnectionTokens(raw[i + 1].toString('latin1'), named)
+      continue
+    }
     const value = raw[i + 1].toString('latin1')
     if (lower === 'content-length') {
       out.contentLength = /^\d{1,15}$/.test(value) ? Number(value) : -1
     }
     headers.push(name, value)
   }
-  if (via) headers.push('via', '1.1 paritygate')
+  if (named !== null) {
+    out.headers = dropNamed(headers, named)
+    if (named.has('content-length')) out.contentLength = -1
+  }
+  if (via) out.headers.push('via', '1.1 paritygate')
   return out
 }

@@ -199,7 +199,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     const state = this.state
     const route = this.routeName()
     state.metrics.recordExchange('primary', route, this.req.method as string, this.status, (end - this.dispatchedAt) / 1000)
-    state.metrics.overhead.observe(Math.max(0, (this.dispatchedAt - this.startedAt) / 1000))
+    state.metrics.recordOverhead(Math.max(0, (this.dispatchedAt - this.startedAt) / 1000))
   }
 
   onError (err: Error & { code?: string }): void {

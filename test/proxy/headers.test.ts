@@ -103,3 +103,12 @@ test('proxy should survive odd header names and values without reflecting them r
   match(crlf, /^HTTP\/1\.1 400 /)
   deepStrictEqual(upstream.received.length, 1)
 })
+
+test('proxy should drop forwarding fields the client marked hop-by-hop, then add its own', async (t) => {
+  const upstream = await createRecordingUpstream(t)
+  const proxy = await startProxy(t, { primary: { url: upstream.url } })
+  const res = await rawRequest(proxy.port, 'GET /x HTTP/1.1\r\nHost: a\r\nConnection: close, X-Forwarded-For, x-request-id\r\nX-Forwarded-For: 6.6.6.6\r\nX-Request-Id: dropped\r\n\r\n')
+  match(res, /^HTTP\/1\.1 200 /)
+  strictEqual(upstream.received[0].headers['x-forwarded-for'], '127.0.0.1')
+  ok(upstream.received[0].headers['x-request-id'] !== 'dropped', 'a generated id replaces the hop-by-hop one')
+})

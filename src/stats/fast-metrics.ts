@@ -1,0 +1,144 @@
+/*
+ * Counters and histograms for the per-request path, registered in a prom-client Registry as
+ * plain metric objects. prom-client re-validates and re-hashes the labels on every call, even on
+ * a bound child (about 3 % of the proxy's CPU at 17k req/s); here a child is bound once, and
+ * recording is an addition and a short bucket scan. Exposition (get()) has prom-client's shape.
+ */
+import { type Registry } from 'prom-client'
+
+type Labels = Record<string, string>
+
+interface MetricValue { value: number, labels: Labels, metricName?: string }
+
+/** A counter child: bound to one label set. */
+export class CounterChild {
+  value: number
+  readonly labels: Labels
+  constructor (labels: Labels) {
+    this.value = 0
+    this.labels = labels
+  }
+
+  inc (n = 1): void { this.value += n }
+}
+
+function labelsOf (names: readonly string[], values: readonly string[]): Labels {
+  const labels: Labels = {}
+  for (let i = 0; i < names.length; i++) labels[names[i]] = values[i]
+  return labels
+}
+
+/** A labelled counter whose children are bound once and cached by the caller. */
+export class FastCounter {
+  readonly name: string
+  readonly help: string
+  readonly type = 'counter'
+  readonly aggregator = 'sum'
+  readonly labelNames: readonly string[]
+  #children: Map<string, CounterChild>
+
+  constructor (opts: { name: string, help: string, labelNames?: readonly string[], registers: Registry[] }) {
+    this.name = opts.name
+    this.help = opts.help
+    this.labelNames = opts.labelNames ?? []
+    this.#children = new Map()
+    for (const r of opts.registers) r.registerMetric(this as never)
+  }
+
+  /** The child for these label values (in labelNames order), created on first use. */
+  labels (...values: string[]): CounterChild {
+    const key = values.join('\u0000')
+    let child = this.#children.get(key)
+    if (child === undefined) {
+      child = new CounterChild(labelsOf(this.labelNames, values))
+      this.#children.set(key, child)
+    }
+    return child
+  }
+
+  async get (): Promise<{ name: string, help: string, type: string, aggregator: string, values: MetricValue[] }> {
+    const values: MetricValue[] = []
+    for (const c of this.#children.values()) values.push({ value: c.value, labels: { ...c.labels } })
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+
+  reset (): void { this.#children.clear() }
+}
+
+/** A histogram child: non-cumulative bucket counts, sum and count. */
+export class HistogramChild {
+  readonly counts: Float64Array
+  sum: number
+  count: number
+  readonly labels: Labels
+  readonly #bounds: readonly number[]
+
+  constructor (bounds: readonly number[], labels: Labels) {
+    this.counts = new Float64Array(bounds.length + 1)
+    this.sum = 0
+    this.count = 0
+    this.labels = labels
+    this.#bounds = bounds
+  }
+
+  observe (value: number): void {
+    const bounds = this.#bounds
+    let i = 0
+    while (i < bounds.length && value > bounds[i]) i++
+    this.counts[i]++
+    this.sum += value
+    this.count++
+  }
+}
+
+/** A labelled histogram with fixed buckets (upper bounds in ascending order). */
+export class FastHistogram {
+  readonly name: string
+  readonly help: string
+  readonly type = 'histogram'
+  readonly aggregator = 'sum'
+  readonly labelNames: readonly string[]
+  readonly buckets: readonly number[]
+  #children: Map<string, HistogramChild>
+
+  constructor (opts: { name: string, help: string, labelNames?: readonly string[], buckets: readonly number[], registers: Registry[] }) {
+    this.name = opts.name
+    this.help = opts.help
+    this.labelNames = opts.labelNames ?? []
+    this.buckets = [...opts.buckets].sort((a, b) => a - b)
+    this.#children = new Map()
+    for (const r of opts.registers) r.registerMetric(this as never)
+  }
+
+  labels (...values: string[]): HistogramChild {
+    const key = values.join('\u0000')
+    let child = this.#children.get(key)
+    if (child === undefined) {
+      child = new HistogramChild(this.buckets, labelsOf(this.labelNames, values))
+      this.#children.set(key, child)
+    }
+    return child
+  }
+
+  /** Observes on the unlabelled child (for histograms without labels). */
+  observe (value: number): void {
+    this.labels().observe(value)
+  }
+
+  async get (): Promise<{ name: string, help: string, type: string, aggregator: string, values: MetricValue[] }> {
+    const values: MetricValue[] = []
+    for (const c of this.#children.values()) {
+      let cumulative = 0
+      for (let i = 0; i < this.buckets.length; i++) {
+        cumulative += c.counts[i]
+        values.push({ value: cumulative, labels: { le: String(this.buckets[i]), ...c.labels }, metricName: `${this.name}_bucket` })
+      }
+      values.push({ value: c.count, labels: { le: '+Inf', ...c.labels }, metricName: `${this.name}_bucket` })
+      values.push({ value: c.sum, labels: { ...c.labels }, metricName: `${this.name}_sum` })
+      values.push({ value: c.count, labels: { ...c.labels }, metricName: `${this.name}_count` })
+    }
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
+  }
+
+  reset (): void { this.#children.clear() }
+}
