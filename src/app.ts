@@ -2,9 +2,14 @@
 import { type Server } from 'node:http'
 import { type AddressInfo } from 'node:net'
 import { type FastifyInstance } from 'fastify'
+import { Gauge } from 'prom-client'
 import { type Pool } from 'undici'
 import { buildAdmin } from './admin/admin.ts'
+import { VerdictNotifier } from './admin/notify.ts'
 import { ComparisonEngine, type OutcomeHook } from './compare/engine.ts'
+import { verdictToGauge } from './gate/gate.ts'
+import { ParityStats } from './gate/parity.ts'
+import { type GateResult } from './gate/types.ts'
 import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { MirrorController } from './mirror/mirror.ts'
@@ -20,12 +25,23 @@ function urlOf (address: AddressInfo): string {
   return `http://${host}:${address.port}`
 }
 
-/** Logs reasons for the candidate's failures at debug, feeds the metrics, and hands complete pairs to the comparison. */
-function createMirrorObserver (metrics: Metrics, log: Logger, engine: () => ComparisonEngine | null): MirrorObserver {
+/** Mirror decisions that mean a wanted mirror was not sent: reported by the gate, never counted as matches. */
+const DROPPED = new Set(['overloaded', 'circuit_open', 'body_too_large', 'shutdown'])
+/** Candidate failures that count against the gate's error budget (an oversized answer is not the candidate failing). */
+const GATE_ERRORS = new Set(['timeout', 'connect', 'reset', 'parse', 'other'])
+const COMPARED = new Set(['match', 'mismatch', 'noise'])
+
+/** Logs reasons for the candidate's failures at debug, feeds metrics and gate windows, and hands complete pairs to the comparison. */
+function createMirrorObserver (metrics: Metrics, parity: ParityStats, log: Logger, engine: () => ComparisonEngine | null): MirrorObserver {
   return {
-    decision: (route, decision) => metrics.recordDecision(route, decision),
+    decision: (route, decision) => {
+      metrics.recordDecision(route, decision)
+      if (DROPPED.has(decision)) parity.window.record(route, 'dropped')
+    },
     candidate: (route, method, status, seconds, reason) => {
       metrics.recordExchange('candidate', route, method, status, seconds)
+      if (reason !== 'shutdown') parity.window.record(route, 'mirrored')
+      if (reason !== null && GATE_ERRORS.has(reason)) parity.window.record(route, 'errors')
       if (reason !== null) {
         metrics.candidateErrors.labels(reason).inc()
         if (log.isLevelEnabled('debug')) log.debug({ route, method, reason }, 'candidate exchange failed')
@@ -36,10 +52,15 @@ function createMirrorObserver (metrics: Metrics, log: Logger, engine: () => Comp
   }
 }
 
-/** Counts each comparison outcome and leaves a debug breadcrumb with both canonical hashes. */
-function createOutcomeHook (metrics: Metrics, log: Logger): OutcomeHook {
+/** Counts each comparison outcome (metrics and gate windows, with both latencies) and leaves a debug breadcrumb with both canonical hashes. */
+function createOutcomeHook (metrics: Metrics, parity: ParityStats, log: Logger): OutcomeHook {
   return (pair, outcome, result) => {
     metrics.recordComparison(pair.route, outcome)
+    parity.window.record(pair.route, outcome)
+    if (COMPARED.has(outcome)) {
+      parity.latency.record(pair.route, 'primary', pair.primary.durationMs * 1000)
+      parity.latency.record(pair.route, 'candidate', pair.candidate.durationMs * 1000)
+    }
     if (log.isLevelEnabled('debug')) {
       log.debug({ requestId: pair.requestId, route: pair.route, outcome, reason: result.reason, primaryHash: result.primaryHash, candidateHash: result.candidateHash, diffs: result.diffs.length }, 'compared')
     }
@@ -67,6 +88,38 @@ function proxyStateFor (config: FrozenConfig, pool: Pool, mirror: MirrorControll
   }
 }
 
+/** `paritygate_gate_verdict{check}` and `paritygate_mismatch_ratio{window}`, computed at scrape time over the default window. */
+function registerGateGauges (metrics: Metrics, parity: ParityStats): Gauge[] {
+  let cached: { at: number, result: GateResult } | null = null
+  const current = (): GateResult => {
+    const now = Date.now()
+    if (cached === null || now - cached.at > 1000) cached = { at: now, result: parity.gate() }
+    return cached.result
+  }
+  const verdict = new Gauge({
+    name: 'paritygate_gate_verdict',
+    help: 'Gate verdict over the default window: 1 pass, 0 inconclusive, -1 fail (check="overall" combines the three)',
+    labelNames: ['check'],
+    registers: [metrics.registry],
+    collect () {
+      const r = current()
+      this.set({ check: 'overall' }, verdictToGauge(r.verdict))
+      for (const check of ['mismatch', 'errors', 'latency'] as const) this.set({ check }, verdictToGauge(r.checks[check].verdict))
+    }
+  })
+  const ratio = new Gauge({
+    name: 'paritygate_mismatch_ratio',
+    help: 'mismatch / (match + mismatch + noise) over the window',
+    labelNames: ['window'],
+    registers: [metrics.registry],
+    collect () {
+      const r = current()
+      this.set({ window: r.window }, r.checks.mismatch.ratio)
+    }
+  })
+  return [verdict, ratio]
+}
+
 /** Options of one process that are not config: secrets and test hooks. */
 export interface AppOptions {
   /** a pino logger (tests pass one with a sink) @default JSON on stdout at config.log.level */
@@ -83,6 +136,8 @@ export class App {
   readonly proxy: Server
   readonly admin: FastifyInstance
   readonly observer: MirrorObserver
+  readonly parity: ParityStats
+  readonly notifier: VerdictNotifier
   /** the comparison engine; null while no candidate is configured */
   engine: ComparisonEngine | null
   #config: FrozenConfig
@@ -93,8 +148,11 @@ export class App {
     this.#config = config
     this.log = log
     this.metrics = new Metrics(VERSION)
-    this.observer = createMirrorObserver(this.metrics, log, () => this.engine)
-    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, log)) : null
+    this.parity = new ParityStats(config.gate)
+    this.observer = createMirrorObserver(this.metrics, this.parity, log, () => this.engine)
+    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, this.parity, log)) : null
+    this.notifier = new VerdictNotifier(config.gate.notify, () => this.parity.gate(), log)
+    registerGateGauges(this.metrics, this.parity)
     this.metrics.gaugeFrom('paritygate_compare_queue', 'Exchanges waiting for or in comparison', () => this.engine?.queued ?? 0)
     this.metrics.gaugeFrom('paritygate_samples', 'Mismatch samples kept', () => this.engine?.samples.size ?? 0)
     this.metrics.gaugeFrom('paritygate_samples_bytes', 'Approximate memory of the mismatch samples', () => this.engine?.samples.bytes ?? 0)
@@ -108,6 +166,7 @@ export class App {
       config: () => this.#config,
       mirror: () => this.proxyState.mirror,
       engine: () => this.engine,
+      parity: this.parity,
       adminToken
     }, log)
     this.#ready = false
@@ -147,10 +206,12 @@ export class App {
       this.engine?.close().catch(() => {})
       this.engine = null
     } else if (this.engine === null) {
-      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.log))
+      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.parity, this.log))
     } else {
       this.engine.reconfigure(next)
     }
+    this.parity.update(next.gate)
+    if (next.gate.maxWindow !== prev.gate.maxWindow) notes.push('gate.maxWindow: changes need a restart')
     const fresh = proxyStateFor(next, state.pool as Pool, state.mirror, this.metrics, this.log)
     state.routes = fresh.routes
     state.forwarding = fresh.forwarding
@@ -176,6 +237,7 @@ export class App {
     const a = parseHostPort(adminAddr)
     await this.admin.listen({ host: a.host, port: a.port })
     this.#ready = true
+    this.notifier.start()
     return { proxy: urlOf(this.proxy.address() as AddressInfo), admin: urlOf(this.admin.server.address() as AddressInfo) }
   }
 
@@ -208,6 +270,7 @@ export class App {
     this.#closing ??= (async () => {
       this.#ready = false
       this.proxyState.draining = true
+      this.notifier.stop()
       if (this.proxy.listening) {
         const closed = new Promise<void>((resolve) => this.proxy.close(() => resolve()))
         this.proxy.closeAllConnections()

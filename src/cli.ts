@@ -3,6 +3,7 @@
 import { parseArgs } from 'node:util'
 import { ConfigErrors, isHostPort, parseHostPort, loadConfig, readConfigFile, validateConfig, type FrozenConfig, type Overrides } from './config/index.ts'
 import { checkRules } from './compare/rule-set.ts'
+import { checkGateSettings } from './gate/parity.ts'
 import { VERSION } from './version.ts'
 
 const HELP = `paritygate ${VERSION}: a shadow-traffic parity proxy and rollout gate
@@ -35,9 +36,9 @@ const OPTIONS = {
   help: { type: 'boolean', short: 'h' }
 } as const
 
-/** The schema cannot check rule paths (`$.items[*].id`); the rule compiler can. */
+/** The schema cannot check rule paths (`$.items[*].id`) or that the gate window fits the kept one; these can. */
 function withRules (config: FrozenConfig): FrozenConfig {
-  const errors = checkRules(config)
+  const errors = [...checkRules(config), ...checkGateSettings(config.gate)]
   if (errors.length > 0) throw new ConfigErrors(errors)
   return config
 }

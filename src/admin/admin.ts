@@ -3,6 +3,7 @@ import { createHash, timingSafeEqual } from 'node:crypto'
 import { fastify, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type ComparisonEngine } from '../compare/engine.ts'
 import { type FrozenConfig } from '../config/index.ts'
+import { type ParityStats } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
 import { type MirrorController } from '../mirror/mirror.ts'
 import { type Metrics } from '../stats/registry.ts'
@@ -15,6 +16,7 @@ export interface AdminState {
   config: () => FrozenConfig
   mirror: () => MirrorController | null
   engine: () => ComparisonEngine | null
+  parity: ParityStats
   /** when set, changing endpoints need `Authorization: Bearer <token>`; when null, a loopback peer */
   adminToken: string | null
 }
@@ -114,6 +116,53 @@ export function buildAdmin (state: AdminState, log: Logger): FastifyInstance {
     const r = (q as { route?: unknown }).route
     return typeof r === 'string' && r !== '' ? r : null
   }
+
+  const windowOf = (q: unknown) => {
+    const w = (q as { window?: unknown }).window
+    return typeof w === 'string' && w !== '' ? w : undefined
+  }
+
+  // Always 200 with the verdict in the body: a non-2xx is an error to Argo, not a failure. A malformed
+  // window is the template's mistake, and says so with a 400.
+  admin.get('/api/v1/gate', async (req, reply) => {
+    try {
+      return state.parity.gate(windowOf(req.query), routeOf(req.query))
+    } catch (err) {
+      return reply.code(400).send({ error: 'Bad Request', message: (err as Error).message })
+    }
+  })
+
+  // Flagger webhook (confirm-promotion, pre-rollout or rollout): 200 on pass, 403 otherwise.
+  // Window and route may come in the webhook's metadata, or in the query string.
+  admin.post('/api/v1/gate/flagger', async (req, reply) => {
+    const metadata = (req.body as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}
+    const window = typeof metadata.window === 'string' ? metadata.window : windowOf(req.query)
+    const route = typeof metadata.route === 'string' && metadata.route !== '' ? metadata.route : routeOf(req.query)
+    let result
+    try {
+      result = state.parity.gate(window, route)
+    } catch (err) {
+      return reply.code(400).send({ error: 'Bad Request', message: (err as Error).message })
+    }
+    const reasons = Object.entries(result.checks).filter(([, c]) => c.verdict !== 'pass').map(([name, c]) => `${name}: ${c.verdict}: ${c.reason}`)
+    return reply.code(result.pass ? 200 : 403).send({ verdict: result.verdict, pass: result.pass, reason: result.pass ? 'all checks pass' : reasons.join('; '), gate: result })
+  })
+
+  admin.get('/api/v1/routes', async (req, reply) => {
+    try {
+      return { window: windowOf(req.query) ?? state.parity.settings.window, routes: state.parity.routes(windowOf(req.query)) }
+    } catch (err) {
+      return reply.code(400).send({ error: 'Bad Request', message: (err as Error).message })
+    }
+  })
+
+  admin.post('/api/v1/reset', async (req, reply) => {
+    if (!authorizeChange(state, req, reply)) return reply
+    state.parity.reset()
+    state.engine()?.reset()
+    log.info('gate windows, field counts and samples reset for a new candidate version')
+    return { reset: true, at: new Date().toISOString() }
+  })
 
   admin.get('/api/v1/fields', async (req) => ({ route: routeOf(req.query), fields: state.engine()?.fieldReport(routeOf(req.query)) ?? [] }))
 

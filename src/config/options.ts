@@ -47,6 +47,18 @@ export const defaultConfig = {
     mismatchLog: { path: null, maxBytes: 50 * 1024 * 1024, maxFiles: 3 }
   },
   noise: { percent: 0, secondary: null, halfLife: 50, threshold: 0.05, minObservations: 5 },
+  gate: {
+    window: '5m',
+    maxWindow: '1h',
+    confidence: 0.95,
+    mismatchBudget: 0.001,
+    errorBudget: 0.005,
+    latencyP95Ratio: 1.10,
+    latencySlackMs: 5,
+    minLatencySamples: 100,
+    maxRoutes: 100,
+    notify: { webhooks: [], intervalMs: 10_000, retries: 3, timeoutMs: 5_000, pageUrl: null }
+  },
   proxy: {
     requestIdHeader: 'x-request-id',
     via: false,
@@ -65,6 +77,7 @@ const ms = (def: number, min = 1, max = 86_400_000) => ({ type: 'integer', minim
 const HEADER_NAME = '^[A-Za-z0-9!#$%&\'*+.^_`|~-]+$'
 const METHODS = { type: 'array', items: { type: 'string', pattern: '^[A-Z]+$' }, uniqueItems: true }
 const PERCENT = { type: 'number', minimum: 0, maximum: 100 }
+const WINDOW = '^[1-9]\\d{0,6}(ms|s|m|h)$'
 const JSON_PATH = { type: 'string', pattern: '^\\$' }
 const TOLERANCE = {
   type: 'object',
@@ -196,6 +209,34 @@ export const schema = {
         minObservations: { type: 'number', minimum: 0, default: defaultConfig.noise.minObservations }
       }
     },
+    gate: {
+      type: 'object',
+      additionalProperties: false,
+      default: {},
+      properties: {
+        window: { type: 'string', pattern: WINDOW, default: defaultConfig.gate.window },
+        maxWindow: { type: 'string', pattern: WINDOW, default: defaultConfig.gate.maxWindow },
+        confidence: { type: 'number', exclusiveMinimum: 0.5, exclusiveMaximum: 1, default: defaultConfig.gate.confidence },
+        mismatchBudget: { type: 'number', minimum: 0, maximum: 1, default: defaultConfig.gate.mismatchBudget },
+        errorBudget: { type: 'number', minimum: 0, maximum: 1, default: defaultConfig.gate.errorBudget },
+        latencyP95Ratio: { type: 'number', exclusiveMinimum: 0, default: defaultConfig.gate.latencyP95Ratio },
+        latencySlackMs: { type: 'number', minimum: 0, default: defaultConfig.gate.latencySlackMs },
+        minLatencySamples: { type: 'integer', minimum: 1, default: defaultConfig.gate.minLatencySamples },
+        maxRoutes: { type: 'integer', minimum: 1, maximum: 10_000, default: defaultConfig.gate.maxRoutes },
+        notify: {
+          type: 'object',
+          additionalProperties: false,
+          default: {},
+          properties: {
+            webhooks: { type: 'array', items: { type: 'string', format: 'url' }, maxItems: 20, default: [] },
+            intervalMs: ms(defaultConfig.gate.notify.intervalMs, 1000),
+            retries: { type: 'integer', minimum: 0, maximum: 10, default: defaultConfig.gate.notify.retries },
+            timeoutMs: ms(defaultConfig.gate.notify.timeoutMs, 100, 60_000),
+            pageUrl: { type: ['string', 'null'], format: 'url', default: defaultConfig.gate.notify.pageUrl }
+          }
+        }
+      }
+    },
     proxy: {
       type: 'object',
       additionalProperties: false,
@@ -281,6 +322,14 @@ export function isOrigin (value: string): boolean {
     url.search === '' && url.hash === '' && url.username === '' && url.password === ''
 }
 
+/** An http(s) URL (webhooks, links). */
+export function isUrl (value: string): boolean {
+  try {
+    const url = new URL(value)
+    return url.protocol === 'http:' || url.protocol === 'https:'
+  } catch { return false }
+}
+
 /** `METHOD /path/:param/*`: one method (or `*`) and a path template starting with `/`. */
 export function isRouteTemplate (value: string): boolean {
   const sp = value.indexOf(' ')
@@ -293,14 +342,15 @@ const ajv = new Ajv({
   useDefaults: true,
   strict: true,
   allowUnionTypes: true,
-  formats: { hostport: isHostPort, origin: isOrigin, route: isRouteTemplate }
+  formats: { hostport: isHostPort, origin: isOrigin, route: isRouteTemplate, url: isUrl }
 })
 const validate = ajv.compile(schema)
 
 const FORMAT_HINTS: Record<string, string> = {
   hostport: 'must be HOST:PORT (for example 0.0.0.0:8000 or [::1]:9000)',
   origin: 'must be an http:// or https:// origin without path, query or credentials (for example http://127.0.0.1:8080)',
-  route: 'must be "METHOD /path/:param" or "/path/:param"'
+  route: 'must be "METHOD /path/:param" or "/path/:param"',
+  url: 'must be an http:// or https:// URL'
 }
 
 /** Turns ajv errors into `key.path: what is wrong` lines, one per error. */
@@ -322,6 +372,8 @@ export function describeErrors (errors: ErrorObject[] | null | undefined): strin
       msg = FORMAT_HINTS[(e.params as { format: string }).format] ?? msg
     } else if (e.keyword === 'pattern' && (e.params as { pattern: string }).pattern === '^\\$') {
       msg = 'must be a JSON path starting with "$" (for example $.meta.requestId or $.items[*].updatedAt)'
+    } else if (e.keyword === 'pattern' && (e.params as { pattern: string }).pattern === WINDOW) {
+      msg = 'must be a duration such as 30s, 5m or 1h'
     } else if (e.keyword === 'propertyNames') {
       msg = `"${(e.params as { propertyName: string }).propertyName}" is not a valid header name`
     } else if (e.keyword === 'enum') {

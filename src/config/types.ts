@@ -48,6 +48,19 @@ export interface CompareConfig extends RuleSettings {
   mismatchLog: { path: string | null, maxBytes: number, maxFiles: number }
 }
 
+export interface GateSettings {
+  window: string
+  maxWindow: string
+  confidence: number
+  mismatchBudget: number
+  errorBudget: number
+  latencyP95Ratio: number
+  latencySlackMs: number
+  minLatencySamples: number
+  maxRoutes: number
+  notify: { webhooks: string[], intervalMs: number, retries: number, timeoutMs: number, pageUrl: string | null }
+}
+
 export interface NoiseConfig {
   percent: number
   secondary: string | null
@@ -99,6 +112,7 @@ export interface Config {
   mirror: MirrorConfig
   compare: CompareConfig
   noise: NoiseConfig
+  gate: GateSettings
   proxy: ProxyConfig
   routes: RouteConfig[]
   maxRoutes: number
