@@ -2,13 +2,13 @@
 import { type Server } from 'node:http'
 import { type AddressInfo } from 'node:net'
 import { type FastifyInstance } from 'fastify'
-import { Gauge } from 'prom-client'
+import { Gauge, type Registry } from 'prom-client'
 import { type Pool } from 'undici'
-import { buildAdmin } from './admin/admin.ts'
+import { buildAdmin, localBackend } from './admin/admin.ts'
 import { VerdictNotifier } from './admin/notify.ts'
 import { ComparisonEngine, type OutcomeHook } from './compare/engine.ts'
 import { verdictToGauge } from './gate/gate.ts'
-import { ParityStats } from './gate/parity.ts'
+import { ParityStats, type ParitySink } from './gate/parity.ts'
 import { type GateResult } from './gate/types.ts'
 import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
@@ -32,16 +32,16 @@ const GATE_ERRORS = new Set(['timeout', 'connect', 'reset', 'parse', 'other'])
 const COMPARED = new Set(['match', 'mismatch', 'noise'])
 
 /** Logs reasons for the candidate's failures at debug, feeds metrics and gate windows, and hands complete pairs to the comparison. */
-function createMirrorObserver (metrics: Metrics, parity: ParityStats, log: Logger, engine: () => ComparisonEngine | null): MirrorObserver {
+function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger, engine: () => ComparisonEngine | null): MirrorObserver {
   return {
     decision: (route, decision) => {
       metrics.recordDecision(route, decision)
-      if (DROPPED.has(decision)) parity.window.record(route, 'dropped')
+      if (DROPPED.has(decision)) parity.count(route, 'dropped')
     },
     candidate: (route, method, status, seconds, reason) => {
       metrics.recordExchange('candidate', route, method, status, seconds)
-      if (reason !== 'shutdown') parity.window.record(route, 'mirrored')
-      if (reason !== null && GATE_ERRORS.has(reason)) parity.window.record(route, 'errors')
+      if (reason !== 'shutdown') parity.count(route, 'mirrored')
+      if (reason !== null && GATE_ERRORS.has(reason)) parity.count(route, 'errors')
       if (reason !== null) {
         metrics.candidateErrors.labels(reason).inc()
         if (log.isLevelEnabled('debug')) log.debug({ route, method, reason }, 'candidate exchange failed')
@@ -53,13 +53,13 @@ function createMirrorObserver (metrics: Metrics, parity: ParityStats, log: Logge
 }
 
 /** Counts each comparison outcome (metrics and gate windows, with both latencies) and leaves a debug breadcrumb with both canonical hashes. */
-function createOutcomeHook (metrics: Metrics, parity: ParityStats, log: Logger): OutcomeHook {
+function createOutcomeHook (metrics: Metrics, parity: ParitySink, log: Logger): OutcomeHook {
   return (pair, outcome, result) => {
     metrics.recordComparison(pair.route, outcome)
-    parity.window.record(pair.route, outcome)
+    parity.count(pair.route, outcome)
     if (COMPARED.has(outcome)) {
-      parity.latency.record(pair.route, 'primary', pair.primary.durationMs * 1000)
-      parity.latency.record(pair.route, 'candidate', pair.candidate.durationMs * 1000)
+      parity.time(pair.route, 'primary', pair.primary.durationMs * 1000)
+      parity.time(pair.route, 'candidate', pair.candidate.durationMs * 1000)
     }
     if (log.isLevelEnabled('debug')) {
       log.debug({ requestId: pair.requestId, route: pair.route, outcome, reason: result.reason, primaryHash: result.primaryHash, candidateHash: result.candidateHash, diffs: result.diffs.length }, 'compared')
@@ -89,7 +89,7 @@ function proxyStateFor (config: FrozenConfig, pool: Pool, mirror: MirrorControll
 }
 
 /** `paritygate_gate_verdict{check}` and `paritygate_mismatch_ratio{window}`, computed at scrape time over the default window. */
-function registerGateGauges (metrics: Metrics, parity: ParityStats): Gauge[] {
+export function registerGateGauges (registry: Registry, parity: ParityStats): Gauge[] {
   let cached: { at: number, result: GateResult } | null = null
   const current = (): GateResult => {
     const now = Date.now()
@@ -100,7 +100,7 @@ function registerGateGauges (metrics: Metrics, parity: ParityStats): Gauge[] {
     name: 'paritygate_gate_verdict',
     help: 'Gate verdict over the default window: 1 pass, 0 inconclusive, -1 fail (check="overall" combines the three)',
     labelNames: ['check'],
-    registers: [metrics.registry],
+    registers: [registry],
     collect () {
       const r = current()
       this.set({ check: 'overall' }, verdictToGauge(r.verdict))
@@ -111,7 +111,7 @@ function registerGateGauges (metrics: Metrics, parity: ParityStats): Gauge[] {
     name: 'paritygate_mismatch_ratio',
     help: 'mismatch / (match + mismatch + noise) over the window',
     labelNames: ['window'],
-    registers: [metrics.registry],
+    registers: [registry],
     collect () {
       const r = current()
       this.set({ window: r.window }, r.checks.mismatch.ratio)
@@ -126,6 +126,13 @@ export interface AppOptions {
   logger?: Logger
   /** `PARITYGATE_ADMIN_TOKEN`: required as a Bearer token by the admin endpoints that change state */
   adminToken?: string | null
+  /**
+   * `worker`: one process of a `--workers` group: only the proxy listens; outcome counts and
+   * latencies go to `paritySink` (the group's primary), which serves the admin port and the gate.
+   * @default 'single'
+   */
+  role?: 'single' | 'worker'
+  paritySink?: ParitySink
 }
 
 /** One paritygate process: the live listener, the admin listener and what they share. */
@@ -144,15 +151,20 @@ export class App {
   #ready: boolean
   #closing: Promise<void> | null
 
-  constructor (config: FrozenConfig, log: Logger, adminToken: string | null) {
+  readonly role: 'single' | 'worker'
+  readonly sink: ParitySink
+
+  constructor (config: FrozenConfig, log: Logger, adminToken: string | null, role: 'single' | 'worker' = 'single', sink?: ParitySink) {
     this.#config = config
     this.log = log
     this.metrics = new Metrics(VERSION)
+    this.role = role
     this.parity = new ParityStats(config.gate)
-    this.observer = createMirrorObserver(this.metrics, this.parity, log, () => this.engine)
-    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, this.parity, log)) : null
-    this.notifier = new VerdictNotifier(config.gate.notify, () => this.parity.gate(), log)
-    registerGateGauges(this.metrics, this.parity)
+    this.sink = sink ?? this.parity
+    this.observer = createMirrorObserver(this.metrics, this.sink, log, () => this.engine)
+    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, this.sink, log)) : null
+    this.notifier = new VerdictNotifier(role === 'worker' ? { ...config.gate.notify, webhooks: [] } : config.gate.notify, () => this.parity.gate(), log)
+    if (role === 'single') registerGateGauges(this.metrics.registry, this.parity)
     this.metrics.gaugeFrom('paritygate_compare_queue', 'Exchanges waiting for or in comparison', () => this.engine?.queued ?? 0)
     this.metrics.gaugeFrom('paritygate_samples', 'Mismatch samples kept', () => this.engine?.samples.size ?? 0)
     this.metrics.gaugeFrom('paritygate_samples_bytes', 'Approximate memory of the mismatch samples', () => this.engine?.samples.bytes ?? 0)
@@ -160,7 +172,7 @@ export class App {
     const mirror = config.candidate.url !== null ? new MirrorController(config, this.observer) : null
     this.proxyState = proxyStateFor(config, createPrimaryPool(config.primary, config.proxy.maxHeaderBytes), mirror, this.metrics, log)
     this.proxy = createProxyServer(this.proxyState, config.proxy.maxHeaderBytes, config.proxy.keepAliveTimeoutMs)
-    this.admin = buildAdmin({
+    this.admin = buildAdmin(localBackend({
       metrics: this.metrics,
       isReady: () => this.#ready,
       config: () => this.#config,
@@ -168,7 +180,7 @@ export class App {
       engine: () => this.engine,
       parity: this.parity,
       adminToken
-    }, log)
+    }), log)
     this.#ready = false
     this.#closing = null
   }
@@ -206,7 +218,7 @@ export class App {
       this.engine?.close().catch(() => {})
       this.engine = null
     } else if (this.engine === null) {
-      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.parity, this.log))
+      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.sink, this.log))
     } else {
       this.engine.reconfigure(next)
     }
@@ -234,11 +246,13 @@ export class App {
       this.proxy.once('error', reject)
       this.proxy.listen(p.port, p.host, () => { this.proxy.off('error', reject); resolve() })
     })
+    const proxy = urlOf(this.proxy.address() as AddressInfo)
+    this.#ready = true
+    if (this.role === 'worker') return { proxy, admin: '' } // the group's primary serves the admin port
     const a = parseHostPort(adminAddr)
     await this.admin.listen({ host: a.host, port: a.port })
-    this.#ready = true
     this.notifier.start()
-    return { proxy: urlOf(this.proxy.address() as AddressInfo), admin: urlOf(this.admin.server.address() as AddressInfo) }
+    return { proxy, admin: urlOf(this.admin.server.address() as AddressInfo) }
   }
 
   /**
@@ -290,5 +304,5 @@ export class App {
  */
 export function buildApp (config: FrozenConfig, opts: AppOptions = {}): App {
   const log = opts.logger ?? createLogger(config.log.level, config.redact.headers)
-  return new App(config, log, opts.adminToken ?? null)
+  return new App(config, log, opts.adminToken ?? null, opts.role ?? 'single', opts.paritySink)
 }

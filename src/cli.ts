@@ -1,23 +1,25 @@
 #!/usr/bin/env node
 /* The command line: parse flags, load config, run serve / demo / check-config. Exit 2 on any bad input. */
+import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { ConfigErrors, isHostPort, parseHostPort, loadConfig, readConfigFile, validateConfig, type FrozenConfig, type Overrides } from './config/index.ts'
 import { checkRules } from './compare/rule-set.ts'
 import { checkGateSettings } from './gate/parity.ts'
+import { createLogger } from './logger.ts'
 import { VERSION } from './version.ts'
 
 const HELP = `paritygate ${VERSION}: a shadow-traffic parity proxy and rollout gate
 
 Usage:
   paritygate [serve] --primary URL [--candidate URL] [--mirror-percent N] [--listen HOST:PORT] [--admin HOST:PORT]
-                    [--config FILE] [--log-level LEVEL]
+                    [--config FILE] [--log-level LEVEL] [--workers N|auto]
   paritygate demo [--duration SECONDS]
   paritygate check-config FILE
   paritygate healthcheck [--admin HOST:PORT]   (exit 0 when /healthz/live answers 200; for container HEALTHCHECKs)
   paritygate --version | --help
 
 Precedence: defaults < config file < environment (PARITYGATE_*) < flags.
-Environment: PARITYGATE_PRIMARY, PARITYGATE_CANDIDATE, PARITYGATE_MIRROR_PERCENT, PARITYGATE_LISTEN, PARITYGATE_ADMIN,
+Environment: PARITYGATE_PRIMARY, PARITYGATE_CANDIDATE, PARITYGATE_MIRROR_PERCENT, PARITYGATE_WORKERS, PARITYGATE_LISTEN, PARITYGATE_ADMIN,
 PARITYGATE_CONFIG, PARITYGATE_LOG_LEVEL, PARITYGATE_ADMIN_TOKEN (Bearer token for admin changes).
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file.
 Defaults: listen 0.0.0.0:8000, admin 0.0.0.0:9000.
@@ -27,6 +29,7 @@ const OPTIONS = {
   primary: { type: 'string' },
   candidate: { type: 'string' },
   'mirror-percent': { type: 'string' },
+  workers: { type: 'string' },
   listen: { type: 'string' },
   admin: { type: 'string' },
   config: { type: 'string' },
@@ -96,7 +99,7 @@ async function main (argv: string[]): Promise<void> {
   }
 
   if (command !== 'serve' || positionals.length > 1) { fail([`unknown command "${positionals.join(' ')}"`, 'see paritygate --help']); return }
-  const flags: Overrides = { primary: values.primary, candidate: values.candidate, mirrorPercent: values['mirror-percent'], listen: values.listen, admin: values.admin, logLevel: values['log-level'] }
+  const flags: Overrides = { primary: values.primary, candidate: values.candidate, mirrorPercent: values['mirror-percent'], workers: values.workers, listen: values.listen, admin: values.admin, logLevel: values['log-level'] }
   const load = () => withRules(loadConfig({ file: values.config, env: process.env, flags }))
   let config
   try {
@@ -106,9 +109,18 @@ async function main (argv: string[]): Promise<void> {
     fail(err.errors)
     return
   }
-  const { serve } = await import('./server.ts')
+  const adminToken = process.env.PARITYGATE_ADMIN_TOKEN || null
+  const workers = config.workers === 'auto' ? availableParallelism() : config.workers
   try {
-    await serve(config, { reload: load, adminToken: process.env.PARITYGATE_ADMIN_TOKEN || null })
+    if (workers > 1) {
+      const { default: cluster } = await import('node:cluster')
+      const log = createLogger(config.log.level, config.redact.headers)
+      if (cluster.isPrimary) await (await import('./cluster/primary.ts')).runPrimary(config, { workers, log, reload: load, adminToken })
+      else await (await import('./cluster/worker.ts')).runWorker(config, { log: log.child({ worker: cluster.worker?.id }), reload: load, adminToken })
+      return
+    }
+    const { serve } = await import('./server.ts')
+    await serve(config, { reload: load, adminToken })
   } catch (err) {
     process.stderr.write(`paritygate: cannot start: ${(err as Error).message}\n`)
     process.exitCode = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES' ? 2 : 1

@@ -5,20 +5,81 @@ import { type ComparisonEngine } from '../compare/engine.ts'
 import { type FrozenConfig } from '../config/index.ts'
 import { type ParityStats } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
-import { type MirrorController } from '../mirror/mirror.ts'
+import { type MirrorController, type MirrorState } from '../mirror/mirror.ts'
 import { type Metrics } from '../stats/registry.ts'
 
-/** What the admin listener reads; it never reaches into the live path. */
-export interface AdminState {
-  metrics: Metrics
+/** One stored mismatch sample as the API shows it. */
+export type SampleView = Record<string, unknown>
+
+/** The mismatch signatures with their sample summaries. */
+export interface MismatchList {
+  signatures: Array<{ signature: string, route: string, seen: number, lastAt: string, samples: Array<{ id: string, requestId: string, at: string, path: string }> }>
+  stored: number
+  evicted: number
+}
+
+/**
+ * What the admin listener reads and changes. One process implements it over its own app; the
+ * primary of a `--workers` group implements it by asking every worker and merging the answers.
+ * It never reaches into the live path.
+ */
+export interface AdminBackend {
+  /** Prometheus exposition of everything (all workers, summed) */
+  metrics: () => Promise<{ contentType: string, text: string }>
   /** false until listening, and again from SIGTERM on */
   isReady: () => boolean
   config: () => FrozenConfig
-  mirror: () => MirrorController | null
-  engine: () => ComparisonEngine | null
+  /** null when no candidate is configured */
+  mirrorState: () => Promise<MirrorState | null>
+  setMirror: (change: { enabled?: boolean, percent?: number }) => Promise<MirrorState | null>
   parity: ParityStats
+  fields: (route: string | null) => Promise<FieldReport[]>
+  noise: (route: string | null) => Promise<NoiseReport[]>
+  mismatches: (route: string | null, limit: number) => Promise<MismatchList>
+  sample: (id: string) => Promise<SampleView | undefined>
+  /** forget windows, field counts and samples (a new candidate version) */
+  reset: () => Promise<void>
   /** when set, changing endpoints need `Authorization: Bearer <token>`; when null, a loopback peer */
   adminToken: string | null
+}
+
+/** Field report rows of `GET /api/v1/fields`. */
+export type FieldReport = ReturnType<ComparisonEngine['fieldReport']>[number]
+/** Noise rows of `GET /api/v1/noise`. */
+export type NoiseReport = ReturnType<ComparisonEngine['noiseReport']>[number]
+
+/** The backend of one process over its app's parts. */
+export function localBackend (parts: { metrics: Metrics, isReady: () => boolean, config: () => FrozenConfig, mirror: () => MirrorController | null, engine: () => ComparisonEngine | null, parity: ParityStats, adminToken: string | null }): AdminBackend {
+  return {
+    metrics: async () => ({ contentType: parts.metrics.registry.contentType, text: await parts.metrics.registry.metrics() }),
+    isReady: parts.isReady,
+    config: parts.config,
+    mirrorState: async () => parts.mirror()?.state ?? null,
+    setMirror: async (change) => {
+      const mirror = parts.mirror()
+      if (mirror === null) return null
+      mirror.setRuntime(change)
+      return mirror.state
+    },
+    parity: parts.parity,
+    fields: async (route) => parts.engine()?.fieldReport(route) ?? [],
+    noise: async (route) => parts.engine()?.noiseReport(route) ?? [],
+    mismatches: async (route, limit) => {
+      const engine = parts.engine()
+      return { signatures: engine?.samples.groups(route, limit) ?? [], stored: engine?.samples.size ?? 0, evicted: engine?.samples.evicted ?? 0 }
+    },
+    sample: async (id) => {
+      const sample = parts.engine()?.samples.get(id)
+      if (sample === undefined) return undefined
+      const { bytes: _bytes, ...shown } = sample
+      return shown
+    },
+    reset: async () => {
+      parts.parity.reset()
+      parts.engine()?.reset()
+    },
+    adminToken: parts.adminToken
+  }
 }
 
 const REDACTED = '[redacted]'
@@ -38,7 +99,7 @@ function digest (value: string): Buffer {
  * Guards the endpoints that change state: the admin token when one is set (compared in constant
  * time), otherwise only loopback peers, so that an exposed admin port cannot be used to steer traffic.
  */
-function authorizeChange (state: AdminState, req: FastifyRequest, reply: FastifyReply): boolean {
+function authorizeChange (state: AdminBackend, req: FastifyRequest, reply: FastifyReply): boolean {
   if (state.adminToken !== null) {
     const given = req.headers.authorization ?? ''
     if (given.startsWith('Bearer ') && timingSafeEqual(digest(given.slice(7)), digest(state.adminToken))) return true
@@ -77,7 +138,7 @@ function parseMirrorChange (body: unknown): { enabled?: boolean, percent?: numbe
 }
 
 /** Builds the admin fastify instance (not yet listening). */
-export function buildAdmin (state: AdminState, log: Logger): FastifyInstance {
+export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
   const admin = fastify({
     loggerInstance: log.child({ component: 'admin' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }),
     logController: new LogController({ disableRequestLogging: true }),
@@ -93,23 +154,22 @@ export function buildAdmin (state: AdminState, log: Logger): FastifyInstance {
   })
 
   admin.get('/metrics', async (_req, reply) => {
-    const text = await state.metrics.registry.metrics()
-    return reply.type(state.metrics.registry.contentType).send(text)
+    const { contentType, text } = await state.metrics()
+    return reply.type(contentType).send(text)
   })
 
-  admin.get('/api/v1/config', async () => ({ config: redactConfig(state.config()), mirror: state.mirror()?.state ?? null }))
+  admin.get('/api/v1/config', async () => ({ config: redactConfig(state.config()), mirror: await state.mirrorState() }))
 
-  admin.get('/api/v1/mirror', async () => ({ mirror: state.mirror()?.state ?? null }))
+  admin.get('/api/v1/mirror', async () => ({ mirror: await state.mirrorState() }))
 
   admin.put('/api/v1/mirror', async (req, reply) => {
     if (!authorizeChange(state, req, reply)) return reply
-    const mirror = state.mirror()
-    if (mirror === null) return reply.code(409).send({ error: 'Conflict', message: 'no candidate is configured (candidate.url, --candidate)' })
     const change = parseMirrorChange(req.body)
     if (typeof change === 'string') return reply.code(400).send({ error: 'Bad Request', message: change })
-    mirror.setRuntime(change)
-    log.info({ change, mirror: mirror.state }, 'mirroring changed at run time')
-    return { mirror: mirror.state }
+    const mirror = await state.setMirror(change)
+    if (mirror === null) return reply.code(409).send({ error: 'Conflict', message: 'no candidate is configured (candidate.url, --candidate)' })
+    log.info({ change, mirror }, 'mirroring changed at run time')
+    return { mirror }
   })
 
   const routeOf = (q: unknown) => {
@@ -158,29 +218,26 @@ export function buildAdmin (state: AdminState, log: Logger): FastifyInstance {
 
   admin.post('/api/v1/reset', async (req, reply) => {
     if (!authorizeChange(state, req, reply)) return reply
-    state.parity.reset()
-    state.engine()?.reset()
+    await state.reset()
     log.info('gate windows, field counts and samples reset for a new candidate version')
     return { reset: true, at: new Date().toISOString() }
   })
 
-  admin.get('/api/v1/fields', async (req) => ({ route: routeOf(req.query), fields: state.engine()?.fieldReport(routeOf(req.query)) ?? [] }))
+  admin.get('/api/v1/fields', async (req) => ({ route: routeOf(req.query), fields: await state.fields(routeOf(req.query)) }))
 
-  admin.get('/api/v1/noise', async (req) => ({ route: routeOf(req.query), paths: state.engine()?.noiseReport(routeOf(req.query)) ?? [] }))
+  admin.get('/api/v1/noise', async (req) => ({ route: routeOf(req.query), paths: await state.noise(routeOf(req.query)) }))
 
   admin.get('/api/v1/mismatches', async (req, reply) => {
     const raw = (req.query as { limit?: string }).limit
     const limit = raw === undefined ? 50 : Number(raw)
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply.code(400).send({ error: 'Bad Request', message: 'limit: must be an integer from 1 to 1000' })
-    const engine = state.engine()
-    return { route: routeOf(req.query), signatures: engine?.samples.groups(routeOf(req.query), limit) ?? [], stored: engine?.samples.size ?? 0, evicted: engine?.samples.evicted ?? 0 }
+    return { route: routeOf(req.query), ...await state.mismatches(routeOf(req.query), limit) }
   })
 
   admin.get('/api/v1/mismatches/:id', async (req, reply) => {
-    const sample = state.engine()?.samples.get((req.params as { id: string }).id)
+    const sample = await state.sample((req.params as { id: string }).id)
     if (sample === undefined) return reply.code(404).send({ error: 'Not Found', message: 'no such sample (it may have been evicted)' })
-    const { bytes: _bytes, ...shown } = sample
-    return shown
+    return sample
   })
 
   return admin as unknown as FastifyInstance

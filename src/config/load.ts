@@ -9,6 +9,7 @@ export interface Overrides {
   primary?: string
   candidate?: string
   mirrorPercent?: string
+  workers?: string
   listen?: string
   admin?: string
   logLevel?: string
@@ -19,6 +20,7 @@ export const ENV_KEYS = {
   PARITYGATE_PRIMARY: 'primary.url',
   PARITYGATE_CANDIDATE: 'candidate.url',
   PARITYGATE_MIRROR_PERCENT: 'mirror.percent',
+  PARITYGATE_WORKERS: 'workers',
   PARITYGATE_LISTEN: 'listen',
   PARITYGATE_ADMIN: 'admin',
   PARITYGATE_LOG_LEVEL: 'log.level'
@@ -28,6 +30,7 @@ const FLAG_KEYS: Record<keyof Overrides, { key: string, flag: string }> = {
   primary: { key: 'primary.url', flag: '--primary' },
   candidate: { key: 'candidate.url', flag: '--candidate' },
   mirrorPercent: { key: 'mirror.percent', flag: '--mirror-percent' },
+  workers: { key: 'workers', flag: '--workers' },
   listen: { key: 'listen', flag: '--listen' },
   admin: { key: 'admin', flag: '--admin' },
   logLevel: { key: 'log.level', flag: '--log-level' }
@@ -56,7 +59,7 @@ export function readConfigFile (file: string): Record<string, unknown> {
 }
 
 /** Keys whose values arrive as text from flags and the environment but are numbers in the schema. */
-const NUMERIC_KEYS = new Set(['mirror.percent'])
+const NUMERIC_KEYS = new Set(['mirror.percent', 'workers'])
 
 /** Numeric text becomes a number; anything else stays text, so that validation names the key. */
 function fromText (key: string, value: string): unknown {

@@ -4,6 +4,7 @@ import { type Config, type FrozenConfig } from './types.ts'
 
 /** Defaults for every optional key; documented key by key in README.md#configuration. */
 export const defaultConfig = {
+  workers: 1,
   listen: '0.0.0.0:8000',
   admin: '0.0.0.0:9000',
   primary: {
@@ -106,6 +107,7 @@ export const schema = {
   additionalProperties: false,
   required: ['primary'],
   properties: {
+    workers: { anyOf: [{ type: 'integer', minimum: 1, maximum: 64 }, { const: 'auto' }], default: defaultConfig.workers },
     listen: { type: 'string', format: 'hostport', default: defaultConfig.listen },
     admin: { type: 'string', format: 'hostport', default: defaultConfig.admin },
     primary: {
@@ -356,8 +358,10 @@ const FORMAT_HINTS: Record<string, string> = {
 /** Turns ajv errors into `key.path: what is wrong` lines, one per error. */
 export function describeErrors (errors: ErrorObject[] | null | undefined): string[] {
   const out: string[] = []
+  const alternatives = new Set((errors ?? []).filter((e) => e.keyword === 'anyOf').map((e) => e.instancePath))
   for (const e of errors ?? []) {
     if (e.propertyName !== undefined && e.keyword !== 'propertyNames') continue // reported once, by propertyNames
+    if (e.keyword !== 'anyOf' && alternatives.has(e.instancePath)) continue // reported once, by anyOf
     let key = e.instancePath.slice(1).replaceAll('/', '.').replace(/\.(\d+)(?=\.|$)/g, '[$1]')
     let msg = e.message ?? 'is invalid'
     if (e.keyword === 'additionalProperties') {
@@ -376,6 +380,8 @@ export function describeErrors (errors: ErrorObject[] | null | undefined): strin
       msg = 'must be a duration such as 30s, 5m or 1h'
     } else if (e.keyword === 'propertyNames') {
       msg = `"${(e.params as { propertyName: string }).propertyName}" is not a valid header name`
+    } else if (e.keyword === 'anyOf') {
+      msg = key === 'workers' ? 'must be a whole number from 1 to 64, or auto' : 'must be true, false, or a list of JSON paths'
     } else if (e.keyword === 'enum') {
       msg = `must be one of ${(e.params as { allowedValues: unknown[] }).allowedValues.join(', ')}`
     }

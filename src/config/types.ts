@@ -105,6 +105,8 @@ export interface ProxyConfig {
 }
 
 export interface Config {
+  /** proxy processes behind one listener: a number, or `auto` for one per core */
+  workers: number | 'auto'
   listen: string
   admin: string
   primary: PrimaryConfig

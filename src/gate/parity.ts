@@ -1,5 +1,5 @@
 /* The gate's evidence and answers for one process: rolling outcome counts and latency histograms in, verdicts and route reports out. */
-import { LatencyHistograms } from '../stats/latency.ts'
+import { LatencyHistograms, type Target } from '../stats/latency.ts'
 import { RollingWindow, type Counter } from '../stats/window.ts'
 import { evaluateGate, parseWindow } from './gate.ts'
 import { collectGateInput } from './input.ts'
@@ -32,8 +32,14 @@ export function checkGateSettings (gate: { window: string, maxWindow: string }):
   }
 }
 
+/** Where outcome counts and latencies go: the windows of this process, or the primary of a worker group. */
+export interface ParitySink {
+  count: (route: string, kind: Counter) => void
+  time: (route: string, target: Target, micros: number) => void
+}
+
 /** Outcome windows plus latency histograms, and the gate over them. */
-export class ParityStats {
+export class ParityStats implements ParitySink {
   readonly window: RollingWindow
   readonly latency: LatencyHistograms
   #settings: ParitySettings
@@ -47,6 +53,14 @@ export class ParityStats {
   }
 
   get settings (): ParitySettings { return this.#settings }
+
+  count (route: string, kind: Counter): void {
+    this.window.record(route, kind)
+  }
+
+  time (route: string, target: Target, micros: number): void {
+    this.latency.record(route, target, micros)
+  }
 
   /** Budgets and default window from a reloaded config (the kept history is unchanged). */
   update (settings: ParitySettings): void {

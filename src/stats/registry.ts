@@ -19,6 +19,8 @@ const STATUS_CLASSES = ['error', '1xx', '2xx', '3xx', '4xx', '5xx']
 /** Metrics plus a cache of bound children, so that recording costs one Map lookup, not a label hash. */
 export class Metrics {
   readonly registry: Registry
+  /** in a `--workers` group's worker: the prom-client aggregator that answers the primary */
+  aggregator: Registry | null
   readonly requests: FastCounter
   readonly duration: FastHistogram
   readonly overhead: FastHistogram
@@ -38,6 +40,7 @@ export class Metrics {
     const registry = new Registry()
     const registers = [registry]
     this.registry = registry
+    this.aggregator = null
     this.requests = new FastCounter({
       name: 'paritygate_requests_total',
       help: 'Upstream exchanges by target, route, method and status class (error: no response)',
@@ -57,7 +60,7 @@ export class Metrics {
       buckets: OVERHEAD_BUCKETS,
       registers
     })
-    this.buildInfo = new Gauge({ name: 'paritygate_build_info', help: 'Build information', labelNames: ['version'], registers })
+    this.buildInfo = new Gauge({ name: 'paritygate_build_info', help: 'Build information', labelNames: ['version'], registers, aggregator: 'first' })
     this.buildInfo.set({ version }, 1)
     this.mirrorDecisions = new FastCounter({
       name: 'paritygate_mirror_decisions_total',

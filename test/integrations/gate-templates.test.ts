@@ -1,0 +1,105 @@
+/*
+ * The shipped web AnalysisTemplate and Flagger webhook against a live gate: paritygate with real
+ * mirrored traffic in its three states, each answer evaluated as Argo Rollouts and Flagger would.
+ */
+import { ok, strictEqual } from 'node:assert/strict'
+import { test, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { Pool, request } from 'undici'
+import { startProxy, type StartedProxy } from '../helpers/proxy.ts'
+import { createUpstream } from '../helpers/upstream.ts'
+import { assess, documentOf, jsonPath, resolveMetric, type Phase } from './helpers.ts'
+
+/** A primary and a candidate; the candidate answers a different price on every `everyNth` request (0: never). */
+async function gateWith (t: TestContext, everyNth: number): Promise<StartedProxy> {
+  let n = 0
+  const body = (price: number) => JSON.stringify({ id: 7, price, currency: 'EUR' })
+  const primary = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body(10)))
+  const candidate = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body(everyNth > 0 && ++n % everyNth === 0 ? 11 : 10)))
+  return startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, gate: { window: '5m', mismatchBudget: 0.01 } })
+}
+
+/** Sends `count` GETs through the proxy, then waits until every mirror is compared. */
+async function drive (proxy: StartedProxy, count: number): Promise<void> {
+  const pool = new Pool(proxy.url, { connections: 16 })
+  let sent = 0
+  await Promise.all(Array.from({ length: 16 }, async () => {
+    while (sent < count) {
+      sent++
+      await (await pool.request({ method: 'GET', path: `/orders/${sent}` })).body.text()
+    }
+  }))
+  await pool.close()
+  const until = Date.now() + 10_000
+  while (Date.now() < until) {
+    const answer = await (await request(`${proxy.admin}/api/v1/gate?window=5m`)).body.json() as { checks: { errors: { mirrored: number }, mismatch: { compared: number } } }
+    if (answer.checks.mismatch.compared >= count) return
+    await sleep(20)
+  }
+  throw new Error(`fewer than ${count} comparisons after 10 s`)
+}
+
+/** One measurement of the shipped web template against this gate, as the Argo Rollouts web provider makes it. */
+async function measure (proxy: StartedProxy): Promise<{ phase: Phase, verdict: unknown }> {
+  const template = documentOf('argo/analysis-template-web.yaml', 'AnalysisTemplate')
+  const metric = resolveMetric(template, 'paritygate-verdict', { 'paritygate-admin': new URL(proxy.admin).host })
+  const web = metric.provider.web
+  const headers = Object.fromEntries((web.headers ?? []).map((h: { key: string, value: string }) => [h.key, h.value]))
+  const res = await request(web.url, { method: web.method, headers })
+  strictEqual(res.statusCode, 200, 'a non-2xx would be a measurement error, not a verdict')
+  const verdict = jsonPath(web.jsonPath, await res.body.json())
+  return { phase: assess(metric, verdict), verdict }
+}
+
+/** The shipped Flagger confirm-promotion webhook's call, with the payload Flagger sends. */
+async function flagger (proxy: StartedProxy): Promise<{ status: number, body: Record<string, any> }> {
+  const canary = documentOf('flagger/canary.yaml', 'Canary')
+  const hook = canary.spec.analysis.webhooks.find((w: { type: string }) => w.type === 'confirm-promotion')
+  const url = new URL(hook.url)
+  const payload = { name: canary.metadata.name, namespace: canary.metadata.namespace, phase: 'Promoting', checksum: 'abc', metadata: hook.metadata }
+  const res = await request(`${proxy.admin}${url.pathname}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(payload) })
+  return { status: res.statusCode, body: await res.body.json() as Record<string, any> }
+}
+
+test('web AnalysisTemplate: a matching candidate should make the measurement Successful, and Flagger get 200', async (t) => {
+  const proxy = await gateWith(t, 0)
+  await drive(proxy, 2000)
+  const { phase, verdict } = await measure(proxy)
+  strictEqual(verdict, 'pass', JSON.stringify(await (await request(`${proxy.admin}/api/v1/gate`)).body.json()))
+  strictEqual(phase, 'Successful')
+  const hook = await flagger(proxy)
+  strictEqual(hook.status, 200)
+  strictEqual(hook.body.pass, true)
+  strictEqual(hook.body.gate.window, '5m')
+})
+
+test('web AnalysisTemplate: a candidate differing on 10 % of answers should make the measurement Failed, and Flagger get 403', async (t) => {
+  const proxy = await gateWith(t, 10)
+  await drive(proxy, 1000)
+  const { phase, verdict } = await measure(proxy)
+  strictEqual(verdict, 'fail')
+  strictEqual(phase, 'Failed')
+  const hook = await flagger(proxy)
+  strictEqual(hook.status, 403)
+  strictEqual(hook.body.verdict, 'fail')
+  ok(String(hook.body.reason).startsWith('mismatch: fail'), hook.body.reason)
+})
+
+test('web AnalysisTemplate: 50 requests should leave the measurement Inconclusive (neither condition), and Flagger waiting on 403', async (t) => {
+  const proxy = await gateWith(t, 0)
+  await drive(proxy, 50)
+  const { phase, verdict } = await measure(proxy)
+  strictEqual(verdict, 'inconclusive')
+  strictEqual(phase, 'Inconclusive')
+  const hook = await flagger(proxy)
+  strictEqual(hook.status, 403)
+  strictEqual(hook.body.verdict, 'inconclusive')
+  strictEqual(hook.body.pass, false)
+})
+
+test('web AnalysisTemplate: no traffic at all should be Inconclusive, never Successful', async (t) => {
+  const proxy = await gateWith(t, 0)
+  const { phase, verdict } = await measure(proxy)
+  strictEqual(verdict, 'inconclusive')
+  strictEqual(phase, 'Inconclusive')
+})
