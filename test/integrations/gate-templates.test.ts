@@ -16,14 +16,16 @@ async function gateWith (t: TestContext, everyNth: number): Promise<StartedProxy
   const body = (price: number) => JSON.stringify({ id: 7, price, currency: 'EUR' })
   const primary = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body(10)))
   const candidate = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body(everyNth > 0 && ++n % everyNth === 0 ? 11 : 10)))
-  return startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, gate: { window: '5m', mismatchBudget: 0.01 } })
+  // mismatchBudget 0.01: 2000 clean samples suffice to pass. latencySlackMs 25: p95 intervals on a
+  // busy shared CI machine are several ms wide; these tests are about the verdict's three states.
+  return startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, gate: { window: '5m', mismatchBudget: 0.01, latencySlackMs: 25 } })
 }
 
 /** Sends `count` GETs through the proxy, then waits until every mirror is compared. */
 async function drive (proxy: StartedProxy, count: number): Promise<void> {
-  const pool = new Pool(proxy.url, { connections: 16 })
+  const pool = new Pool(proxy.url, { connections: 8 })
   let sent = 0
-  await Promise.all(Array.from({ length: 16 }, async () => {
+  await Promise.all(Array.from({ length: 8 }, async () => {
     while (sent < count) {
       sent++
       await (await pool.request({ method: 'GET', path: `/orders/${sent}` })).body.text()
