@@ -23,40 +23,15 @@
  * - `keyed`: `{ "$.items": "id" }` matches array elements by the canonical value of their
  *   `id` member; unmatched ones are `missing` / `extra`.
  */
+import { type RuleSettings, type Tolerance as ConfigTolerance } from '../config/index.ts'
 import { PARITYGATE_ERR_CONFIG_INVALID } from '../errors.ts'
 import { DEFAULT_MAX_DEPTH, normalizeNumber } from './canonical.ts'
 
 /** Numeric tolerance; either bound may be omitted. */
-export interface Tolerance {
-  absolute?: number
-  relative?: number
-}
+export type Tolerance = ConfigTolerance
 
 /** Comparison settings of one route (the `compare` key of the config). */
-export interface RuleConfig {
-  /** Response headers compared, case-insensitive names. @default ['content-type'] */
-  headers?: string[]
-  /** Paths never compared. @default [] */
-  ignore?: string[]
-  /** Tolerance for every number. @default none (exact) */
-  numberTolerance?: Tolerance
-  /** Tolerance per path, overriding numberTolerance. @default {} */
-  tolerances?: Record<string, Tolerance>
-  /** Compare RFC 3339 strings by instant: everywhere (true) or at these paths. @default false */
-  timestamps?: boolean | string[]
-  /** Allowed distance between two instants, in ms. @default 0 */
-  timestampToleranceMs?: number
-  /** Arrays compared as multisets. @default [] */
-  unordered?: string[]
-  /** Arrays whose elements are matched by a member: path -> member name. @default {} */
-  keyed?: Record<string, string>
-  /** Largest decoded body compared; larger bodies are skipped (too_large). @default 4194304 */
-  maxBodyBytes?: number
-  /** Deepest JSON nesting compared; deeper bodies are skipped (too_deep). @default 1000 */
-  maxDepth?: number
-  /** Most differences reported per comparison. @default 100 */
-  maxDiffs?: number
-}
+export type RuleConfig = RuleSettings
 
 /** An exact decimal m * 10^e, with the Number value for the fallback. */
 export class Decimal {

@@ -12,18 +12,35 @@ export interface PrimaryConfig {
   host: string | null
 }
 
-/** Comparison rules (see README#comparison); per route they add to or override the global ones. */
+/** Numeric tolerance; either bound may be omitted. */
+export interface Tolerance {
+  absolute?: number
+  relative?: number
+}
+
+/** Comparison rules of the `compare` key and of `routes[].compare` (see README#comparison). */
 export interface RuleSettings {
+  /** Response headers compared, case-insensitive names. @default ['content-type'] */
   headers?: string[]
+  /** Paths never compared. @default [] */
   ignore?: string[]
-  numberTolerance?: { absolute?: number, relative?: number }
-  tolerances?: Record<string, { absolute?: number, relative?: number }>
+  /** Tolerance for every number. @default none (exact) */
+  numberTolerance?: Tolerance
+  /** Tolerance per path, overriding numberTolerance. @default {} */
+  tolerances?: Record<string, Tolerance>
+  /** Compare RFC 3339 strings by instant: everywhere (true) or at these paths. @default false */
   timestamps?: boolean | string[]
+  /** Allowed distance between two instants, in ms. @default 0 */
   timestampToleranceMs?: number
+  /** Arrays compared as multisets. @default [] */
   unordered?: string[]
+  /** Arrays whose elements are matched by a member: path -> member name. @default {} */
   keyed?: Record<string, string>
+  /** Largest decoded body compared; larger bodies are skipped (too_large). @default 4194304 */
   maxBodyBytes?: number
+  /** Deepest JSON nesting compared; deeper bodies are skipped (too_deep). @default 1000 */
   maxDepth?: number
+  /** Most differences reported per comparison. @default 100 */
   maxDiffs?: number
 }
 
@@ -48,15 +65,26 @@ export interface CompareConfig extends RuleSettings {
   mismatchLog: { path: string | null, maxBytes: number, maxFiles: number }
 }
 
-export interface GateSettings {
+/** Budgets and confidence of the gate (the gate's own inputs). */
+export interface GateBudgets {
+  /** Two-sided confidence of every interval. @default 0.95 */
+  confidence: number
+  /** Largest acceptable mismatch / (match + mismatch + noise). @default 0.001 */
+  mismatchBudget: number
+  /** Largest acceptable candidate errors / mirrored. @default 0.005 */
+  errorBudget: number
+  /** Largest acceptable candidate p95 / primary p95. @default 1.10 */
+  latencyP95Ratio: number
+  /** A p95 difference under this many ms never fails the latency check. @default 5 */
+  latencySlackMs: number
+  /** Fewer latency samples than this on either side makes the latency check inconclusive. @default 100 */
+  minLatencySamples: number
+}
+
+/** The `gate` key: budgets plus windows, route cap and notifications. */
+export interface GateSettings extends GateBudgets {
   window: string
   maxWindow: string
-  confidence: number
-  mismatchBudget: number
-  errorBudget: number
-  latencyP95Ratio: number
-  latencySlackMs: number
-  minLatencySamples: number
   maxRoutes: number
   notify: { webhooks: string[], intervalMs: number, retries: number, timeoutMs: number, pageUrl: string | null }
 }

@@ -1,23 +1,11 @@
 /* Types shared by the gate: its configuration, its input evidence and its JSON answer (DESIGN.md "Gate"). */
+import { type GateBudgets } from '../config/index.ts'
 import { type WindowCounts } from '../stats/window.ts'
 
 export type Verdict = 'pass' | 'fail' | 'inconclusive'
 
 /** Budgets and confidence of the gate; the keys of `gate:` in the config file. */
-export interface GateConfig {
-  /** Two-sided confidence of every interval. @default 0.95 */
-  confidence: number
-  /** Largest acceptable mismatch / (match + mismatch + noise). @default 0.001 */
-  mismatchBudget: number
-  /** Largest acceptable candidate errors / mirrored. @default 0.005 */
-  errorBudget: number
-  /** Largest acceptable candidate p95 / primary p95. @default 1.10 */
-  latencyP95Ratio: number
-  /** A p95 difference under this many ms never fails the latency check. @default 5 */
-  latencySlackMs: number
-  /** Fewer latency samples than this on either side makes the latency check inconclusive. @default 100 */
-  minLatencySamples: number
-}
+export type GateConfig = GateBudgets
 
 /** What the gate knows about one target's latency over the window. */
 export interface LatencyEvidence {

@@ -28,41 +28,49 @@ function labelsOf (names: readonly string[], values: readonly string[]): Labels 
   return labels
 }
 
-/** A labelled counter whose children are bound once and cached by the caller. */
-export class FastCounter {
+/** Children bound once per label set, registered in prom-client registries as plain metrics. */
+abstract class LabelledMetric<C> {
   readonly name: string
   readonly help: string
-  readonly type = 'counter'
   readonly aggregator = 'sum'
   readonly labelNames: readonly string[]
-  #children: Map<string, CounterChild>
+  protected readonly children: Map<string, C>
 
   constructor (opts: { name: string, help: string, labelNames?: readonly string[], registers: Registry[] }) {
     this.name = opts.name
     this.help = opts.help
     this.labelNames = opts.labelNames ?? []
-    this.#children = new Map()
+    this.children = new Map()
     for (const r of opts.registers) r.registerMetric(this as never)
   }
 
+  protected abstract create (labels: Labels): C
+
   /** The child for these label values (in labelNames order), created on first use. */
-  labels (...values: string[]): CounterChild {
+  labels (...values: string[]): C {
     const key = values.join('\u0000')
-    let child = this.#children.get(key)
+    let child = this.children.get(key)
     if (child === undefined) {
-      child = new CounterChild(labelsOf(this.labelNames, values))
-      this.#children.set(key, child)
+      child = this.create(labelsOf(this.labelNames, values))
+      this.children.set(key, child)
     }
     return child
   }
 
+  reset (): void { this.children.clear() }
+}
+
+/** A labelled counter. */
+export class FastCounter extends LabelledMetric<CounterChild> {
+  readonly type = 'counter'
+
+  protected create (labels: Labels): CounterChild { return new CounterChild(labels) }
+
   async get (): Promise<{ name: string, help: string, type: string, aggregator: string, values: MetricValue[] }> {
     const values: MetricValue[] = []
-    for (const c of this.#children.values()) values.push({ value: c.value, labels: { ...c.labels } })
+    for (const c of this.children.values()) values.push({ value: c.value, labels: { ...c.labels } })
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
-
-  reset (): void { this.#children.clear() }
 }
 
 /** A histogram child: non-cumulative bucket counts, sum and count. */
@@ -92,33 +100,17 @@ export class HistogramChild {
 }
 
 /** A labelled histogram with fixed buckets (upper bounds in ascending order). */
-export class FastHistogram {
-  readonly name: string
-  readonly help: string
+export class FastHistogram extends LabelledMetric<HistogramChild> {
   readonly type = 'histogram'
-  readonly aggregator = 'sum'
-  readonly labelNames: readonly string[]
   readonly buckets: readonly number[]
-  #children: Map<string, HistogramChild>
 
   constructor (opts: { name: string, help: string, labelNames?: readonly string[], buckets: readonly number[], registers: Registry[] }) {
-    this.name = opts.name
-    this.help = opts.help
-    this.labelNames = opts.labelNames ?? []
-    this.buckets = [...opts.buckets].sort((a, b) => a - b)
-    this.#children = new Map()
-    for (const r of opts.registers) r.registerMetric(this as never)
+    const buckets = [...opts.buckets].sort((a, b) => a - b)
+    super(opts)
+    this.buckets = buckets
   }
 
-  labels (...values: string[]): HistogramChild {
-    const key = values.join('\u0000')
-    let child = this.#children.get(key)
-    if (child === undefined) {
-      child = new HistogramChild(this.buckets, labelsOf(this.labelNames, values))
-      this.#children.set(key, child)
-    }
-    return child
-  }
+  protected create (labels: Labels): HistogramChild { return new HistogramChild(this.buckets, labels) }
 
   /** Observes on the unlabelled child (for histograms without labels). */
   observe (value: number): void {
@@ -127,7 +119,7 @@ export class FastHistogram {
 
   async get (): Promise<{ name: string, help: string, type: string, aggregator: string, values: MetricValue[] }> {
     const values: MetricValue[] = []
-    for (const c of this.#children.values()) {
+    for (const c of this.children.values()) {
       let cumulative = 0
       for (let i = 0; i < this.buckets.length; i++) {
         cumulative += c.counts[i]
@@ -139,6 +131,4 @@ export class FastHistogram {
     }
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values }
   }
-
-  reset (): void { this.#children.clear() }
 }

@@ -1,6 +1,6 @@
 /* The Prometheus metrics of one app instance, in a registry of its own (never the global one). */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
-import { FastCounter, FastHistogram, type CounterChild, type HistogramChild } from './fast-metrics.ts'
+import { FastCounter, FastHistogram, type HistogramChild } from './fast-metrics.ts'
 
 /** Latency buckets in seconds, from 0.5 ms to 30 s. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
@@ -16,7 +16,7 @@ export function statusClass (status: number): string {
 }
 const STATUS_CLASSES = ['error', '1xx', '2xx', '3xx', '4xx', '5xx']
 
-/** Metrics plus a cache of bound children, so that recording costs one Map lookup, not a label hash. */
+/** The metrics of one process; recording costs one Map lookup of a bound child, not a label hash. */
 export class Metrics {
   readonly registry: Registry
   /** in a `--workers` group's worker: the prom-client aggregator that answers the primary */
@@ -30,10 +30,6 @@ export class Metrics {
   readonly candidateErrors: Counter<'reason'>
   readonly configReloads: Counter<'result'>
   readonly comparisons: FastCounter
-  #comparisonChildren: Map<string, CounterChild>
-  #decisionChildren: Map<string, CounterChild>
-  #requestChildren: Map<string, CounterChild>
-  #durationChildren: Map<string, HistogramChild>
   #overheadChild: HistogramChild
 
   constructor (version: string) {
@@ -76,40 +72,25 @@ export class Metrics {
       registers
     })
     this.configReloads = new Counter({ name: 'paritygate_config_reloads_total', help: 'SIGHUP reloads by result', labelNames: ['result'], registers })
-    this.#decisionChildren = new Map()
     this.comparisons = new FastCounter({
       name: 'paritygate_comparisons_total',
       help: 'Compared exchanges by route and outcome (match, mismatch, noise, error, skipped)',
       labelNames: ['route', 'outcome'],
       registers
     })
-    this.#comparisonChildren = new Map()
+
     collectDefaultMetrics({ register: registry })
-    this.#requestChildren = new Map()
-    this.#durationChildren = new Map()
     this.#overheadChild = this.overhead.labels()
   }
 
   /** Counts one mirroring decision. */
   recordDecision (route: string, decision: string): void {
-    const key = `${route}\0${decision}`
-    let counter = this.#decisionChildren.get(key)
-    if (counter === undefined) {
-      counter = this.mirrorDecisions.labels(route, decision)
-      this.#decisionChildren.set(key, counter)
-    }
-    counter.inc()
+    this.mirrorDecisions.labels(route, decision).inc()
   }
 
   /** Counts one comparison outcome. */
   recordComparison (route: string, outcome: string): void {
-    const key = `${route}\0${outcome}`
-    let counter = this.#comparisonChildren.get(key)
-    if (counter === undefined) {
-      counter = this.comparisons.labels(route, outcome)
-      this.#comparisonChildren.set(key, counter)
-    }
-    counter.inc()
+    this.comparisons.labels(route, outcome).inc()
   }
 
   /** A gauge whose value is read at scrape time. */
@@ -124,22 +105,7 @@ export class Metrics {
 
   /** Counts one exchange and its duration in seconds (status 0: no response). */
   recordExchange (target: Target, route: string, method: string, status: number, seconds: number): void {
-    const cls = statusClass(status)
-    const key = `${target}\0${route}\0${method}\0${cls}`
-    let counter = this.#requestChildren.get(key)
-    if (counter === undefined) {
-      counter = this.requests.labels(target, route, method, cls)
-      this.#requestChildren.set(key, counter)
-    }
-    counter.inc()
-    if (seconds >= 0) {
-      const dkey = `${target}\0${route}`
-      let hist = this.#durationChildren.get(dkey)
-      if (hist === undefined) {
-        hist = this.duration.labels(target, route)
-        this.#durationChildren.set(dkey, hist)
-      }
-      hist.observe(seconds)
-    }
+    this.requests.labels(target, route, method, statusClass(status)).inc()
+    if (seconds >= 0) this.duration.labels(target, route).observe(seconds)
   }
 }
