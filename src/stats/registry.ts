@@ -15,6 +15,7 @@ export function statusClass (status: number): string {
   return 'error'
 }
 const STATUS_CLASSES = ['error', '1xx', '2xx', '3xx', '4xx', '5xx']
+const OUTCOMES = ['match', 'mismatch', 'noise', 'error', 'skipped']
 
 /** The metrics of one process; recording costs one Map lookup of a bound child, not a label hash. */
 export class Metrics {
@@ -30,6 +31,7 @@ export class Metrics {
   readonly candidateErrors: Counter<'reason'>
   readonly configReloads: Counter<'result'>
   readonly comparisons: FastCounter
+  #comparedRoutes: Set<string>
   #overheadChild: HistogramChild
 
   constructor (version: string) {
@@ -81,6 +83,7 @@ export class Metrics {
 
     collectDefaultMetrics({ register: registry })
     this.#overheadChild = this.overhead.labels()
+    this.#comparedRoutes = new Set()
   }
 
   /** Counts one mirroring decision. */
@@ -88,8 +91,16 @@ export class Metrics {
     this.mirrorDecisions.labels(route, decision).inc()
   }
 
-  /** Counts one comparison outcome. */
+  /**
+   * Counts one comparison outcome. A route's first outcome creates all five series at 0, so that
+   * `rate(...{outcome="mismatch"})` of a perfect candidate is 0, not an absent series (with which
+   * DESIGN.md's ratio query would never pass).
+   */
   recordComparison (route: string, outcome: string): void {
+    if (!this.#comparedRoutes.has(route)) {
+      this.#comparedRoutes.add(route)
+      for (const o of OUTCOMES) this.comparisons.labels(route, o)
+    }
     this.comparisons.labels(route, outcome).inc()
   }
 
@@ -103,8 +114,9 @@ export class Metrics {
     this.#overheadChild.observe(seconds)
   }
 
-  /** Counts one exchange and its duration in seconds (status 0: no response). */
+  /** Counts one exchange and its duration in seconds (status 0: no response); the candidate's `error` series exists from its first exchange. */
   recordExchange (target: Target, route: string, method: string, status: number, seconds: number): void {
+    if (target === 'candidate') this.requests.labels(target, route, method, 'error')
     this.requests.labels(target, route, method, statusClass(status)).inc()
     if (seconds >= 0) this.duration.labels(target, route).observe(seconds)
   }

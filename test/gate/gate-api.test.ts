@@ -36,7 +36,8 @@ async function gate (proxy: StartedProxy, query = '') {
 }
 
 test('gate should pass a candidate that matches, with the JSON shape of DESIGN.md', async (t) => {
-  const proxy = await pair(t, 0)
+  // A loaded CI machine widens both p95 intervals; the slack keeps this test about the mismatch check.
+  const proxy = await pair(t, 0, { latencySlackMs: 25 })
   await drive(proxy, 2000)
   const answer = await gate(proxy, '?window=5m')
   strictEqual(answer.verdict, 'pass', JSON.stringify(answer.checks))
