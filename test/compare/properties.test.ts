@@ -1,13 +1,14 @@
 /* Property tests (fast-check) of the canonicalizer and the diff (TEST-MATRIX D, T40). */
 import { test } from 'node:test'
 import { deepStrictEqual, strictEqual } from 'node:assert/strict'
+import { execFileSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import stringify from 'fast-json-stable-stringify'
 import { type CanonicalOk, canonicalize } from '../../src/compare/canonical.ts'
 import { formatKey, jsonDiff } from '../../src/compare/json-diff.ts'
 
-const RUNS = 2000
+const RUNS = 10_000
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 const jsonArb = fc.jsonValue({ maxDepth: 4, stringUnit: 'grapheme' }) as fc.Arbitrary<Json>
@@ -158,4 +159,12 @@ test('jsonDiff should find any single leaf change at its path', () => {
     deepStrictEqual(d.diffs, [{ path: leaf.path, kind }])
     deepStrictEqual(jsonDiff(original.value, original.value).diffs, [])
   }), { numRuns: RUNS })
+})
+
+test('canonical hash should be the same in another process (T40)', async () => {
+  const doc = '{"b":[1,2.50,{"z":null,"a":"\\u00e9"}],"a":9007199254740993,"c":-0}'
+  const here = canonicalize(doc)
+  const script = `import { canonicalize } from ${JSON.stringify(new URL('../../src/compare/canonical.ts', import.meta.url).href)}; process.stdout.write(canonicalize(${JSON.stringify(doc)}).hash)`
+  const there = execFileSync(process.execPath, ['--import', 'tsx', '--input-type=module', '-e', script]).toString()
+  strictEqual(here.ok && here.hash, there)
 })
