@@ -9,26 +9,16 @@
 // upstream sharing its core with the load generator: the ceiling this layout allows, not the machine's.
 // Rounds are interleaved (each round runs every target, in a rotated order) and the table shows medians.
 // Writes the raw rounds to bench/.out/proxy-bench-<date>.json and prints a markdown table for bench/RESULTS.md.
-import { execFileSync, spawnSync } from 'node:child_process'
-import { mkdirSync, writeFileSync } from 'node:fs'
-import { cpus, loadavg } from 'node:os'
-import { join } from 'node:path'
+import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runAutocannonRate } from './lib/autocannon-rate.ts'
-import { installCleanup, killAll, runToEnd } from './lib/children.ts'
-import { cpuUsage, sampleCpu } from './lib/cpu.ts'
-import { ensureBuilt, ROOT } from './lib/paritygate.ts'
-import { markdownFixedRate, markdownRatios, markdownThroughput, ratios, summarise, type Round, type RunCpu } from './lib/report.ts'
+import { installCleanup, killAll } from './lib/children.ts'
+import { ensureTools, envNumber, fixedRate as runFixedRate, log, pinSelfToLoadCore, rotate, runMeta, startWatchdog, withCpu, writeOut } from './lib/harness.ts'
+import { ensureBuilt } from './lib/paritygate.ts'
+import { markdownFixedRate, markdownRatios, markdownThroughput, ratios, summarise, type Round } from './lib/report.ts'
 import { CPU_LOAD, checkTarget, selectTargets, startTarget, startUpstream, type Running } from './lib/targets.ts'
 import { runWrk } from './lib/wrk.ts'
 import { type FixedRateResult } from './fixed-rate.ts'
-
-function envNumber (name: string, fallback: number): number {
-  const raw = process.env[name]
-  const value = raw === undefined || raw === '' ? fallback : Number(raw)
-  if (!Number.isFinite(value) || value < 0) throw new TypeError(`${name} must be a non-negative number, got ${raw}`)
-  return value
-}
 
 const settings = {
   rounds: Math.max(1, envNumber('ROUNDS', 3)),
@@ -40,52 +30,8 @@ const settings = {
   fixedDurationS: envNumber('FIXED_DURATION', 8)
 }
 
-function log (line: string): void {
-  process.stderr.write(`bench: ${line}\n`)
-}
-
-function has (command: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${command}`], { stdio: 'ignore' }).status === 0
-}
-
-/** wrk, nginx and taskset come from Debian's packages through bench/install.sh. */
-function ensureTools (needNginx: boolean): void {
-  const missing = ['wrk', 'taskset', ...(needNginx ? ['nginx'] : [])].filter((c) => !has(c))
-  if (missing.length === 0) return
-  if (process.getuid?.() !== 0) {
-    throw new Error(`missing ${missing.join(', ')}: run \`sudo bash bench/install.sh\` first`)
-  }
-  log(`missing ${missing.join(', ')}: running bench/install.sh`)
-  const res = spawnSync('bash', [join(ROOT, 'bench/install.sh')], { stdio: ['ignore', 'inherit', 'inherit'], timeout: 300_000 })
-  if (res.status !== 0) throw new Error('bench/install.sh failed; see its message above')
-}
-
-function version (command: string, args: string[]): string {
-  const res = spawnSync(command, args, { encoding: 'utf8', timeout: 5000 })
-  return `${res.stdout ?? ''}${res.stderr ?? ''}`.split('\n')[0].trim()
-}
-
-/** Runs `fn` and charges the CPU the target's processes used meanwhile to `requests(result)`. */
-async function withCpu<T> (target: Running, fn: () => Promise<T>, requests: (r: T) => number): Promise<[T, RunCpu]> {
-  const before = sampleCpu(target.pgid)
-  const result = await fn()
-  const usage = cpuUsage(before, sampleCpu(target.pgid), target.pgid)
-  const n = requests(result)
-  return [result, { ...usage, usPerReq: n > 0 ? Math.round((usage.cpuS * 1e6 / n) * 10) / 10 : 0 }]
-}
-
-function rotate<T> (list: T[], by: number): T[] {
-  const n = by % list.length
-  return [...list.slice(n), ...list.slice(0, n)]
-}
-
 async function fixedRate (url: string): Promise<FixedRateResult> {
-  const args = ['--import', 'tsx', join(ROOT, 'bench/fixed-rate.ts'), '--url', url, '--rate', String(settings.rate),
-    '--duration', String(settings.fixedDurationS), '--connections', String(settings.connections), '--warmup', '1']
-  const out = await runToEnd({ name: 'fixed-rate', cpu: CPU_LOAD, command: process.execPath, args },
-    (settings.fixedDurationS + 1) * 1000 + 30_000)
-  const line = out.trim().split('\n').at(-1) ?? ''
-  return JSON.parse(line) as FixedRateResult
+  return await runFixedRate({ url, rate: settings.rate, durationS: settings.fixedDurationS, connections: settings.connections })
 }
 
 async function main (): Promise<void> {
@@ -94,17 +40,12 @@ async function main (): Promise<void> {
   ensureTools(specs.some((s) => s.kind === 'nginx'))
   if (specs.some((s) => s.kind === 'paritygate')) await ensureBuilt(log)
   // this process runs autocannon: keep it (and all its threads) on the load generators' core
-  execFileSync('taskset', ['-a', '-p', '-c', String(CPU_LOAD), String(process.pid)], { stdio: 'ignore' })
+  pinSelfToLoadCore()
 
   const runs = specs.length * (settings.warmupS + settings.rounds * (settings.durationS + 2 * (settings.fixedDurationS + 1) + 3))
   const limitS = Math.ceil(runs * 1.5 + 120)
   log(`${specs.map((s) => s.name).join(', ')}; ${JSON.stringify(settings)}; about ${Math.round(runs / 60)} min, hard limit ${limitS} s`)
-  const watchdog = setTimeout(() => {
-    log(`hard time limit of ${limitS} s reached: killing everything`)
-    killAll()
-    process.kill(process.pid, 'SIGTERM')
-  }, limitS * 1000)
-  watchdog.unref()
+  const watchdog = startWatchdog(limitS)
 
   const started: Running[] = []
   const loadBefore = loadavg()
@@ -159,30 +100,10 @@ async function main (): Promise<void> {
     const summaries = summarise(rounds, names)
     const subjects = specs.filter((s) => s.kind === 'paritygate').map((s) => s.name)
     const ratioList = ratios(rounds, summaries, subjects, settings.rate)
-    const date = new Date()
-    const meta = {
-      date: date.toISOString(),
-      command: 'npm run bench',
-      settings,
-      node: process.version,
-      cpus: `${cpus().length} × ${cpus()[0]?.model ?? 'unknown'} (shared, noisy)`,
-      loadavgBefore: loadBefore,
-      loadavgAfter: loadavg(),
-      wrk: version('wrk', ['--version']),
-      nginx: version('nginx', ['-v']),
-      commit: version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
-      // dist/ is built from the working tree, which other people may be editing
-      srcUncommittedFiles: spawnSync('git', ['-C', ROOT, 'status', '--porcelain', 'src'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length,
-      pinning: 'proxies taskset -c 0; upstream, wrk, fixed-rate.ts and autocannon taskset -c 1'
-    }
-    const outDir = join(ROOT, 'bench/.out')
-    mkdirSync(outDir, { recursive: true })
-    const stamp = date.toISOString().replace(/[:.]/g, '-')
+    const meta = runMeta('npm run bench', settings, loadBefore)
     const table = `${markdownThroughput(summaries)}\n\n${markdownFixedRate(summaries, settings.rate)}`
     const ratioTable = markdownRatios(ratioList)
-    const file = join(outDir, `proxy-bench-${stamp}.json`)
-    writeFileSync(file, JSON.stringify({ meta, rounds, summaries, ratios: ratioList }, null, 2) + '\n')
-    writeFileSync(join(outDir, `proxy-bench-${stamp}.md`), `${table}\n\n${ratioTable}\n`)
+    const file = writeOut('proxy-bench', { meta, rounds, summaries, ratios: ratioList }, `${table}\n\n${ratioTable}`)
 
     process.stdout.write(`\n${table}\n\n${ratioTable}\n\n`)
     // one machine-readable line per target, as in the house style's single-process bench

@@ -1,4 +1,4 @@
-// CPU accounting from /proc: CPU time of a process group and per-core busy time, to tell a slow
+// CPU and memory accounting from /proc: CPU time and RSS of a process group and per-core busy time, to tell a slow
 // proxy from a proxy that other tenants of the shared machine kept off its core.
 import { readdirSync, readFileSync } from 'node:fs'
 
@@ -63,4 +63,37 @@ export function cpuUsage (before: CpuSample, after: CpuSample, pgid: number | nu
     return total > 0 ? Math.round(((c.busy - b.busy) / total) * 1000) / 1000 : 0
   })
   return { cpuS: Math.round(cpuS * 100) / 100, share: wallS > 0 ? Math.round((cpuS / wallS) * 1000) / 1000 : 0, coreBusy }
+}
+
+/** Resident memory (VmRSS) summed over every live process in process group `pgid`, in bytes (nginx: master + worker). */
+export function groupRssBytes (pgid: number): number {
+  let kib = 0
+  for (const entry of readdirSync('/proc')) {
+    if (entry.charCodeAt(0) < 48 || entry.charCodeAt(0) > 57) continue
+    let stat: string
+    let status: string
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, 'utf8')
+      if (Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[2]) !== pgid) continue
+      status = readFileSync(`/proc/${entry}/status`, 'utf8')
+    } catch { continue }
+    const m = /^VmRSS:\s+(\d+) kB/m.exec(status)
+    if (m !== null) kib += Number(m[1])
+  }
+  return kib * 1024
+}
+
+/** The thread of `pid` (not the main thread) that has used the most CPU, e.g. a busy worker thread; null if none. */
+export function busiestThread (pid: number): { tid: number, cpuS: number } | null {
+  let best: { tid: number, cpuS: number } | null = null
+  for (const entry of readdirSync(`/proc/${pid}/task`)) {
+    const tid = Number(entry)
+    if (tid === pid) continue
+    let stat: string
+    try { stat = readFileSync(`/proc/${pid}/task/${entry}/stat`, 'utf8') } catch { continue }
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    const cpuS = (Number(fields[11]) + Number(fields[12])) / TICKS_PER_S
+    if (best === null || cpuS > best.cpuS) best = { tid, cpuS }
+  }
+  return best
 }

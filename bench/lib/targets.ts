@@ -1,7 +1,11 @@
 // The benchmark's targets as data: what to start for each, pinned where, and how to reach it.
+import { rmSync } from 'node:fs'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
-import { readJsonLine, startChild, stopChild, type Child } from './children.ts'
+import { stringify } from 'yaml'
+import { onKillAll, readJsonLine, startChild, stopChild, type Child } from './children.ts'
 import { freePort } from './net.ts'
 import { startNginx } from './nginx.ts'
 import { ROOT, startParitygate } from './paritygate.ts'
@@ -12,16 +16,38 @@ export const CPU_LOAD = 1
 
 export type TargetKind = 'direct' | 'paritygate' | 'fastify-http-proxy' | 'nginx'
 
+/**
+ * The candidate (mirror target) of a paritygate or nginx target: a second bench upstream pinned to CPU_LOAD,
+ * answering after `delayMs` (with `env` passed to bench/upstream.ts), or `closed`: a loopback port nobody listens on.
+ */
+export type CandidateSpec = { delayMs: number, env?: Record<string, string> } | 'closed'
+
 export interface TargetSpec {
   /** name in the table, the JSON and the TARGETS env filter */
   name: string
   kind: TargetKind
   /** extra `paritygate serve` arguments; the string '{candidate}' is replaced by the candidate's URL */
   args?: string[]
-  /** starts a second bench upstream (pinned to CPU_LOAD) to serve as the candidate, answering after delayMs */
-  candidate?: { delayMs: number }
-  /** run in the default set (otherwise only when named in TARGETS) */
+  /** paritygate: a config written as YAML to a temp file and passed with `--config` */
+  config?: Record<string, unknown>
+  /** paritygate: the URL for '{candidate}'; nginx: adds `mirror /mirror;` to it */
+  candidate?: CandidateSpec
+  /** run in the default set of `npm run bench` (otherwise only when named in TARGETS) */
   default: boolean
+}
+
+const MIRROR_100 = ['--candidate', '{candidate}', '--mirror-percent', '100']
+const MIB = 1024 * 1024
+const BIG_CANDIDATE: CandidateSpec = { delayMs: 0, env: { BIG: 'candidate' } }
+
+/** Mirror nothing but GET /big, at `bigPercent`; ~5 MB bodies captured and compared in one worker thread. */
+function compareConfig (bigPercent: number): Record<string, unknown> {
+  return {
+    candidate: { maxResponseBytes: 8 * MIB },
+    compare: { maxBodyBytes: 8 * MIB, workers: 1 },
+    mirror: { percent: 0 },
+    routes: [{ name: 'big', match: 'GET /big', mirror: { percent: bigPercent } }]
+  }
 }
 
 export const targets: TargetSpec[] = [
@@ -29,18 +55,28 @@ export const targets: TargetSpec[] = [
   { name: 'paritygate', kind: 'paritygate', default: true },
   { name: 'fastify-http-proxy', kind: 'fastify-http-proxy', default: true },
   { name: 'nginx', kind: 'nginx', default: true },
-  // mirror benchmarks: opt in with TARGETS=...,paritygate-mirror-100 once the CLI has these flags
+  // mirror benchmarks (bench/mirror.bench.ts, issue 3): every request mirrored to a candidate
+  { name: 'paritygate-mirror-healthy', kind: 'paritygate', args: MIRROR_100, candidate: { delayMs: 0 }, default: false },
   {
-    name: 'paritygate-mirror-100',
+    name: 'paritygate-mirror-slow',
     kind: 'paritygate',
-    args: ['--candidate', '{candidate}', '--mirror-percent', '100'],
-    candidate: { delayMs: 0 },
+    args: MIRROR_100,
+    // the defaults, spelled out: 256 mirrors in flight at most, each cut at 5 s
+    config: { candidate: { timeoutMs: 5000, maxInflight: 256 } },
+    candidate: { delayMs: 2000 },
     default: false
-  }
+  },
+  { name: 'paritygate-mirror-down', kind: 'paritygate', args: MIRROR_100, candidate: 'closed', default: false },
+  { name: 'nginx-mirror-100', kind: 'nginx', candidate: { delayMs: 0 }, default: false },
+  { name: 'nginx-mirror-slow', kind: 'nginx', candidate: { delayMs: 2000 }, default: false },
+  // comparison under load (bench/compare.bench.ts, issue 4): the primary upstream must run with BIG=primary
+  { name: 'paritygate-compare-off', kind: 'paritygate', args: ['--candidate', '{candidate}'], config: compareConfig(0), candidate: BIG_CANDIDATE, default: false },
+  { name: 'paritygate-compare-on', kind: 'paritygate', args: ['--candidate', '{candidate}'], config: compareConfig(100), candidate: BIG_CANDIDATE, default: false }
 ]
 
-/** Picks targets by the comma-separated TARGETS list, or the default set. */
-export function selectTargets (list: string | undefined): TargetSpec[] {
+/** Picks targets by the comma-separated TARGETS list, or else `fallback` (names) or else the default set. */
+export function selectTargets (list: string | undefined, fallback?: string[]): TargetSpec[] {
+  if ((list === undefined || list.trim() === '') && fallback !== undefined) list = fallback.join(',')
   if (list === undefined || list.trim() === '') return targets.filter((t) => t.default)
   return list.split(',').map((name) => name.trim()).filter(Boolean).map((name) => {
     const spec = targets.find((t) => t.name === name)
@@ -54,6 +90,9 @@ export interface Running {
   url: string
   /** process group whose CPU time is charged to this target (for `direct`, the upstream's) */
   pgid: number | null
+  /** paritygate's admin origin (GET /metrics), else null */
+  adminUrl: string | null
+  spec: TargetSpec | null
   stop: () => Promise<void>
 }
 
@@ -69,10 +108,37 @@ async function startScript (name: string, file: string, cpu: number, env: NodeJS
   }
 }
 
-/** `taskset -c 1 node bench/upstream.ts` on an ephemeral port. */
-export async function startUpstream (name: string, delayMs: number): Promise<Running> {
-  const { child, port } = await startScript(name, 'bench/upstream.ts', CPU_LOAD, { PORT: '0', DELAY_MS: String(delayMs) })
-  return { name, url: `http://127.0.0.1:${port}/`, pgid: child.process.pid ?? null, stop: () => stopChild(child) }
+/** `taskset -c 1 node bench/upstream.ts` on an ephemeral port; `env` adds settings such as BIG. */
+export async function startUpstream (name: string, delayMs: number, env: Record<string, string> = {}): Promise<Running> {
+  const { child, port } = await startScript(name, 'bench/upstream.ts', CPU_LOAD, { ...env, PORT: '0', DELAY_MS: String(delayMs) })
+  return { name, url: `http://127.0.0.1:${port}/`, pgid: child.process.pid ?? null, adminUrl: null, spec: null, stop: () => stopChild(child) }
+}
+
+/** A candidate for `spec`: an upstream to stop afterwards, or a closed port (origin only). */
+async function startCandidate (spec: TargetSpec): Promise<{ origin: string, port: number, stop: () => Promise<void> } | null> {
+  if (spec.candidate === undefined) return null
+  if (spec.candidate === 'closed') {
+    // free a moment ago and never listened on: connections are refused (ECONNREFUSED)
+    const port = await freePort()
+    return { origin: `http://127.0.0.1:${port}`, port, stop: async () => {} }
+  }
+  const up = await startUpstream(`${spec.name}-candidate`, spec.candidate.delayMs, spec.candidate.env)
+  return { origin: up.url.replace(/\/$/, ''), port: Number(new URL(up.url).port), stop: up.stop }
+}
+
+/** Writes `config` as YAML into a temp dir (removed by the returned cleanup and by killAll). */
+async function writeConfig (name: string, config: Record<string, unknown>): Promise<{ file: string, remove: () => Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), 'paritygate-bench-config-'))
+  const unregister = onKillAll(() => rmSync(dir, { recursive: true, force: true }))
+  const file = join(dir, `${name}.yaml`)
+  await writeFile(file, `# generated by bench/lib/targets.ts for ${name}\n${stringify(config)}`)
+  return {
+    file,
+    async remove () {
+      await rm(dir, { recursive: true, force: true })
+      unregister()
+    }
+  }
 }
 
 /** Starts one target in front of `upstream`; `direct` starts nothing. */
@@ -81,32 +147,53 @@ export async function startTarget (spec: TargetSpec, upstream: Running): Promise
   const upstreamPort = Number(new URL(upstream.url).port)
   switch (spec.kind) {
     case 'direct':
-      return { name: spec.name, url: upstream.url, pgid: upstream.pgid, stop: async () => {} }
+      return { name: spec.name, url: upstream.url, pgid: upstream.pgid, adminUrl: null, spec, stop: async () => {} }
     case 'fastify-http-proxy': {
       const { child, port } = await startScript(spec.name, 'bench/peers/fastify-http-proxy.ts', CPU_PROXY, { UPSTREAM: upstreamOrigin, PORT: '0' })
-      return { name: spec.name, url: `http://127.0.0.1:${port}/`, pgid: child.process.pid ?? null, stop: () => stopChild(child) }
+      return { name: spec.name, url: `http://127.0.0.1:${port}/`, pgid: child.process.pid ?? null, adminUrl: null, spec, stop: () => stopChild(child) }
     }
     case 'nginx': {
-      const handle = await startNginx(await freePort(), upstreamPort, CPU_PROXY)
-      return { name: spec.name, url: handle.url, pgid: handle.child.process.pid ?? null, stop: handle.stop }
+      const candidate = await startCandidate(spec)
+      try {
+        const handle = await startNginx(await freePort(), upstreamPort, CPU_PROXY, candidate?.port)
+        return {
+          name: spec.name,
+          url: handle.url,
+          pgid: handle.child.process.pid ?? null,
+          adminUrl: null,
+          spec,
+          async stop () {
+            await handle.stop()
+            await candidate?.stop()
+          }
+        }
+      } catch (err) {
+        await candidate?.stop()
+        throw err
+      }
     }
     case 'paritygate': {
-      const candidate = spec.candidate === undefined ? null : await startUpstream(`${spec.name}-candidate`, spec.candidate.delayMs)
-      const candidateOrigin = candidate === null ? '' : candidate.url.replace(/\/$/, '')
-      const extra = (spec.args ?? []).map((arg) => arg.replaceAll('{candidate}', candidateOrigin))
+      const candidate = await startCandidate(spec)
+      const config = spec.config === undefined ? null : await writeConfig(spec.name, spec.config)
+      const extra = (spec.args ?? []).map((arg) => arg.replaceAll('{candidate}', candidate?.origin ?? ''))
+      if (config !== null) extra.push('--config', config.file)
       try {
         const handle = await startParitygate(upstreamOrigin, extra, CPU_PROXY, spec.name)
         return {
           name: spec.name,
           url: handle.url,
           pgid: handle.child.process.pid ?? null,
+          adminUrl: handle.adminUrl,
+          spec,
           async stop () {
             await stopChild(handle.child)
             await candidate?.stop()
+            await config?.remove()
           }
         }
       } catch (err) {
         await candidate?.stop()
+        await config?.remove()
         throw err
       }
     }

@@ -1,0 +1,341 @@
+// Mirror benchmark (issue 3): paritygate mirroring 100 % to a healthy, slow or dead candidate vs mirroring off and nginx `mirror`.
+//
+// Usage: npm run bench:mirror    (node --import tsx bench/mirror.bench.ts)
+// Env (defaults): ROUNDS=3 DURATION=8 (s per wrk run) CONNECTIONS=50 THREADS=1 WARMUP=3 RATE=2000 FIXED_DURATION=8
+//   TARGETS=paritygate,paritygate-mirror-healthy,paritygate-mirror-slow,paritygate-mirror-down,nginx-mirror-100,nginx-mirror-slow
+//
+// Same layout and method as bench/proxy.bench.ts: proxies alone on core 0; the primary upstream, every candidate
+// upstream, wrk, bench/fixed-rate.ts and this process on core 1; interleaved rounds, medians. No autocannon here.
+// After each run it waits until the target has nothing left in flight to its candidate (paritygate: the
+// paritygate_mirror_inflight gauge; nginx with a slow candidate: the candidate's delay), so that one target's
+// mirror backlog never runs during another's measurement. It records the proxy's resident memory (VmRSS of
+// its process group, sampled each second, peak and end of run) and, for paritygate, the mirror decisions and
+// candidate errors scraped from the admin /metrics before and after each run.
+// Writes bench/.out/mirror-bench-<date>.json and .md, and prints the tables and PASS/FAIL checks.
+import { loadavg } from 'node:os'
+import { setTimeout as sleep } from 'node:timers/promises'
+import { installCleanup, killAll } from './lib/children.ts'
+import { groupRssBytes } from './lib/cpu.ts'
+import { ensureTools, envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMeta, startWatchdog, withCpu, writeOut } from './lib/harness.ts'
+import { byLabel, delta, scrape, total, type Sample } from './lib/metrics.ts'
+import { ensureBuilt } from './lib/paritygate.ts'
+import { markdownThroughput, median, summarise, type Round, type Summary } from './lib/report.ts'
+import { CPU_LOAD, checkTarget, selectTargets, startTarget, startUpstream, type Running } from './lib/targets.ts'
+import { runWrk } from './lib/wrk.ts'
+
+const DEFAULT_TARGETS = ['paritygate', 'paritygate-mirror-healthy', 'paritygate-mirror-slow', 'paritygate-mirror-down', 'nginx-mirror-100', 'nginx-mirror-slow']
+const BASELINE = 'paritygate'
+const MIB = 1024 * 1024
+const RSS_LIMIT = 256 * MIB
+
+const settings = {
+  rounds: Math.max(1, envNumber('ROUNDS', 3)),
+  durationS: Math.max(1, envNumber('DURATION', 8)),
+  connections: Math.max(1, envNumber('CONNECTIONS', 50)),
+  threads: Math.max(1, envNumber('THREADS', 1)),
+  warmupS: envNumber('WARMUP', 3),
+  rate: Math.max(1, envNumber('RATE', 2000)),
+  fixedDurationS: Math.max(1, envNumber('FIXED_DURATION', 8))
+}
+
+type Phase = 'wrk' | 'fixed'
+
+/** What one run of one target did besides answering: memory, and for paritygate its mirror counters. */
+interface RunExtra {
+  rssPeak: number
+  rssEnd: number
+  /** paritygate only: increases over the run (settling included) */
+  decisions: Record<string, number> | null
+  candidateErrors: Record<string, number> | null
+  /** paritygate_mirror_inflight right after the run, before settling */
+  inflightAtEnd: number | null
+  settleMs: number
+}
+
+interface MirrorRound extends Round {
+  extra: Record<Phase, Record<string, RunExtra>>
+}
+
+interface Counters { decisions: Record<string, number>, errors: Record<string, number> }
+
+function counters (samples: Sample[]): Counters {
+  return {
+    decisions: byLabel(samples, 'paritygate_mirror_decisions_total', 'decision'),
+    errors: byLabel(samples, 'paritygate_candidate_errors_total', 'reason')
+  }
+}
+
+/** Samples the group's RSS every second while `fn` runs; returns fn's result with the peak and the final RSS. */
+async function withRss<T> (target: Running, fn: () => Promise<T>): Promise<[T, number, number]> {
+  const pgid = target.pgid as number
+  let peak = groupRssBytes(pgid)
+  const timer = setInterval(() => { peak = Math.max(peak, groupRssBytes(pgid)) }, 1000)
+  try {
+    const result = await fn()
+    const end = groupRssBytes(pgid)
+    return [result, Math.max(peak, end), end]
+  } finally {
+    clearInterval(timer)
+  }
+}
+
+/** Waits until nothing is left in flight to the target's candidate; returns how long that took (ms). */
+async function settle (target: Running): Promise<number> {
+  const t0 = performance.now()
+  const candidate = target.spec?.candidate
+  if (target.adminUrl !== null) {
+    const deadline = Date.now() + 10_000
+    while (Date.now() < deadline) {
+      if (total(await scrape(target.adminUrl), 'paritygate_mirror_inflight') === 0) break
+      await sleep(200)
+    }
+  } else if (candidate !== undefined && candidate !== 'closed' && candidate.delayMs > 0) {
+    await sleep(candidate.delayMs + 1000)
+  }
+  return Math.round(performance.now() - t0)
+}
+
+/** Runs one measurement with RSS sampling, /metrics before and after, and settling. */
+async function measure<T> (target: Running, fn: () => Promise<T>): Promise<[T, RunExtra]> {
+  const before = target.adminUrl === null ? null : counters(await scrape(target.adminUrl))
+  const [result, rssPeak, rssEnd] = await withRss(target, fn)
+  const inflightAtEnd = target.adminUrl === null ? null : total(await scrape(target.adminUrl), 'paritygate_mirror_inflight')
+  const settleMs = await settle(target)
+  const after = target.adminUrl === null ? null : counters(await scrape(target.adminUrl))
+  return [result, {
+    rssPeak,
+    rssEnd,
+    decisions: before === null || after === null ? null : delta(before.decisions, after.decisions),
+    candidateErrors: before === null || after === null ? null : delta(before.errors, after.errors),
+    inflightAtEnd,
+    settleMs
+  }]
+}
+
+function sumRecords (list: Array<Record<string, number> | null>): Record<string, number> {
+  const out: Record<string, number> = {}
+  for (const r of list) for (const [k, v] of Object.entries(r ?? {})) out[k] = (out[k] ?? 0) + v
+  return out
+}
+
+function fmt (value: number | null, digits = 2): string {
+  return value === null || !Number.isFinite(value) ? 'n/a' : value.toFixed(digits)
+}
+
+function counts (r: Record<string, number>): string {
+  const entries = Object.entries(r).sort((a, b) => b[1] - a[1])
+  return entries.length === 0 ? '–' : entries.map(([k, v]) => `${k} ${Math.round(v).toLocaleString('en-US')}`).join(', ')
+}
+
+/** Per-round `a / b` for a metric read from each round. */
+function perRound (rounds: MirrorRound[], a: string, b: string, read: (r: MirrorRound, t: string) => number | undefined): number[] {
+  const out: number[] = []
+  for (const r of rounds) {
+    const va = read(r, a)
+    const vb = read(r, b)
+    if (va !== undefined && vb !== undefined && vb > 0) out.push(va / vb)
+  }
+  return out
+}
+
+interface Check {
+  label: string
+  value: number | null
+  rounds: number[]
+  goal: string
+  pass: boolean | null
+  unit?: string
+}
+
+function markdownFixed (summaries: Summary[], rounds: MirrorRound[]): string {
+  const lines = [
+    `| target @ ${settings.rate} req/s | p50 ms | p99 ms (median) | p99 ms (min–max) | p99 / ${BASELINE} (median of rounds; min–max) | p99.9 ms | errors | CPU µs/req | core share | generator lag p99 ms | RSS peak MiB |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
+  ]
+  for (const s of summaries) {
+    const runs = rounds.map((r) => r.fixedRate[s.target]).filter((x) => x !== undefined)
+    const rss = Math.max(...rounds.flatMap((r) => [r.extra.wrk[s.target]?.rssPeak ?? 0, r.extra.fixed[s.target]?.rssPeak ?? 0]))
+    const share = median(rounds.map((r) => r.fixedCpu[s.target]?.share).filter((x): x is number => x !== undefined))
+    const lag = median(runs.map((x) => x.lagP99))
+    if (runs.every((x) => x.recorded === 0)) {
+      lines.push(`| ${s.target} | – | – | – | every request failed | – | ${s.fixedErrors} | ${fmt(s.fixedCpuUsPerReq, 1)} | ${fmt(share)} | ${fmt(lag)} | ${fmt(rss / MIB, 0)} |`)
+      continue
+    }
+    const ratiosP99 = perRound(rounds, s.target, BASELINE, (r, t) => r.fixedRate[t]?.p99)
+    const p999 = median(runs.map((x) => x.p999))
+    const ratioCell = s.target === BASELINE ? '1 (baseline)' : `${fmt(median(ratiosP99))} (${fmt(Math.min(...ratiosP99))}–${fmt(Math.max(...ratiosP99))})`
+    lines.push(`| ${s.target} | ${fmt(s.fixedP50)} | ${fmt(s.fixedP99)} | ${fmt(s.fixedP99Min)}–${fmt(s.fixedP99Max)} | ${ratioCell}` +
+      ` | ${fmt(p999)} | ${s.fixedErrors} | ${fmt(s.fixedCpuUsPerReq, 1)} | ${fmt(share)} | ${fmt(lag)} | ${fmt(rss / MIB, 0)} |`)
+  }
+  return lines.join('\n')
+}
+
+function markdownMirror (names: string[], rounds: MirrorRound[]): string {
+  const lines = [
+    '| target | phase | mirror decisions (sum over rounds) | candidate errors | in flight at end (max) | RSS MiB end / peak (max) |',
+    '| --- | --- | --- | --- | ---: | ---: |'
+  ]
+  for (const name of names) {
+    for (const phase of ['wrk', 'fixed'] as const) {
+      const runs = rounds.map((r) => r.extra[phase][name]).filter((x): x is RunExtra => x !== undefined)
+      if (runs.length === 0) continue
+      const pg = runs[0].decisions !== null
+      const inflight = pg ? Math.max(...runs.map((x) => x.inflightAtEnd ?? 0)) : null
+      lines.push(`| ${name} | ${phase === 'wrk' ? 'wrk' : `${settings.rate}/s`} | ${pg ? counts(sumRecords(runs.map((x) => x.decisions))) : 'n/a (nginx)'}` +
+        ` | ${pg ? counts(sumRecords(runs.map((x) => x.candidateErrors))) : 'n/a'} | ${inflight ?? 'n/a'}` +
+        ` | ${fmt(Math.max(...runs.map((x) => x.rssEnd)) / MIB, 0)} / ${fmt(Math.max(...runs.map((x) => x.rssPeak)) / MIB, 0)} |`)
+    }
+  }
+  return lines.join('\n')
+}
+
+function checks (summaries: Summary[], rounds: MirrorRound[]): Check[] {
+  const by = (name: string) => summaries.find((s) => s.target === name)
+  const base = by(BASELINE)
+  const out: Check[] = []
+  if (base === undefined) return out
+  for (const name of ['paritygate-mirror-slow', 'paritygate-mirror-down']) {
+    const s = by(name)
+    if (s === undefined) continue
+    const per = perRound(rounds, name, BASELINE, (r, t) => r.fixedRate[t]?.p99)
+    // the ratio of medians; the per-round ratios show the spread
+    const value = s.fixedP99 !== null && base.fixedP99 !== null ? s.fixedP99 / base.fixedP99 : null
+    out.push({ label: `${name} / ${BASELINE}, live p99 at ${settings.rate} req/s`, value, rounds: per, goal: '<= 1.05', pass: value === null ? null : value <= 1.05 })
+    const rss = Math.max(...rounds.flatMap((r) => [r.extra.wrk[name]?.rssPeak ?? 0, r.extra.fixed[name]?.rssPeak ?? 0]))
+    out.push({ label: `${name}, peak RSS (MiB) over all runs`, value: rss / MIB, rounds: [], goal: '< 256', pass: rss < RSS_LIMIT })
+  }
+  const healthy = by('paritygate-mirror-healthy')
+  if (healthy !== undefined) {
+    const per = perRound(rounds, healthy.target, BASELINE, (r, t) => r.wrk[t]?.rps)
+    const value = healthy.rps / base.rps
+    out.push({ label: `${healthy.target} / ${BASELINE}, req/s (wrk)`, value, rounds: per, goal: '>= 0.6', pass: value >= 0.6 })
+    const nginx = by('nginx-mirror-100')
+    if (nginx !== undefined) {
+      const perN = perRound(rounds, healthy.target, nginx.target, (r, t) => r.wrk[t]?.rps)
+      const v = healthy.rps / nginx.rps
+      out.push({ label: `${healthy.target} / nginx-mirror-100, req/s (wrk)`, value: v, rounds: perN, goal: '>= 1', pass: v >= 1 })
+    }
+  }
+  return out
+}
+
+function markdownChecks (list: Check[]): string {
+  const lines = ['| check | from medians | per round (min–max) | goal | result |', '| --- | ---: | ---: | --- | --- |']
+  for (const c of list) {
+    const spread = c.rounds.length === 0 ? '' : `${fmt(Math.min(...c.rounds))}–${fmt(Math.max(...c.rounds))}`
+    lines.push(`| ${c.label} | ${fmt(c.value)} | ${spread} | ${c.goal} | ${c.pass === null ? 'n/a' : c.pass ? 'PASS' : 'FAIL'} |`)
+  }
+  return lines.join('\n')
+}
+
+async function main (): Promise<void> {
+  installCleanup()
+  const specs = selectTargets(process.env.TARGETS, DEFAULT_TARGETS)
+  ensureTools(specs.some((s) => s.kind === 'nginx'))
+  if (specs.some((s) => s.kind === 'paritygate')) await ensureBuilt(log)
+  pinSelfToLoadCore()
+
+  const slow = specs.filter((s) => s.candidate !== undefined && s.candidate !== 'closed' && s.candidate.delayMs > 0).length
+  const runs = specs.length * (settings.warmupS + 1 + settings.rounds * (settings.durationS + settings.fixedDurationS + 4)) +
+    slow * settings.rounds * 2 * 8
+  const limitS = Math.ceil(runs * 1.5 + 120)
+  log(`${specs.map((s) => s.name).join(', ')}; ${JSON.stringify(settings)}; about ${Math.round(runs / 60)} min, hard limit ${limitS} s`)
+  const watchdog = startWatchdog(limitS)
+
+  const started: Running[] = []
+  const loadBefore = loadavg()
+  try {
+    const upstream = await startUpstream('upstream', 0)
+    started.push(upstream)
+    const running: Running[] = []
+    for (const spec of specs) {
+      const target = await startTarget(spec, upstream)
+      started.push(target)
+      await checkTarget(target)
+      running.push(target)
+      log(`${spec.name} ready at ${target.url}${target.adminUrl === null ? '' : ` (admin ${target.adminUrl})`}`)
+    }
+
+    const wrkOptions = { threads: settings.threads, connections: settings.connections, cpu: CPU_LOAD }
+    if (settings.warmupS > 0) {
+      for (const target of running) {
+        log(`warm-up ${target.name} (${settings.warmupS} s)`)
+        await runWrk({ ...wrkOptions, url: target.url, durationS: settings.warmupS })
+        await settle(target)
+      }
+    }
+
+    const rounds: MirrorRound[] = []
+    for (let r = 0; r < settings.rounds; r++) {
+      const order = rotate(running, r)
+      const round: MirrorRound = {
+        round: r + 1,
+        order: order.map((t) => t.name),
+        wrk: {},
+        cpu: {},
+        fixedRate: {},
+        fixedCpu: {},
+        autocannon: {},
+        extra: { wrk: {}, fixed: {} }
+      }
+      rounds.push(round)
+      for (const target of order) {
+        const [[res, cpu], extra] = await measure(target, () =>
+          withCpu(target, () => runWrk({ ...wrkOptions, url: target.url, durationS: settings.durationS }), (w) => w.requests))
+        round.wrk[target.name] = res
+        round.cpu[target.name] = cpu
+        round.extra.wrk[target.name] = extra
+        log(`round ${r + 1} wrk ${target.name}: ${Math.round(res.rps)} req/s p50 ${res.p50.toFixed(2)} ms p99 ${res.p99.toFixed(2)} ms` +
+          ` errors ${res.errors} non2xx ${res.non2xx}; ${cpu.usPerReq} CPU µs/req, core share ${cpu.share};` +
+          ` RSS ${Math.round(extra.rssPeak / MIB)} MiB${extra.decisions === null ? '' : `; ${counts(extra.decisions)}; errors: ${counts(extra.candidateErrors ?? {})}`}` +
+          (extra.settleMs > 500 ? `; settled in ${extra.settleMs} ms` : ''))
+        await sleep(500)
+      }
+      for (const target of order) {
+        const [[fixed, fixedCpu], extra] = await measure(target, () =>
+          withCpu(target, () => fixedRate({ url: target.url, rate: settings.rate, durationS: settings.fixedDurationS, connections: settings.connections }), (x) => x.sent))
+        round.fixedRate[target.name] = fixed
+        round.fixedCpu[target.name] = fixedCpu
+        round.extra.fixed[target.name] = extra
+        log(`round ${r + 1} @${settings.rate}/s ${target.name}: p50 ${fixed.p50} p99 ${fixed.p99} ms (lag p99 ${fixed.lagP99} ms,` +
+          ` errors ${fixed.errors + fixed.non2xx}, ${fixedCpu.usPerReq} CPU µs/req); RSS ${Math.round(extra.rssPeak / MIB)} MiB` +
+          `${extra.decisions === null ? '' : `; ${counts(extra.decisions)}; errors: ${counts(extra.candidateErrors ?? {})}`}`)
+        await sleep(300)
+      }
+    }
+
+    const names = running.map((t) => t.name)
+    const summaries = summarise(rounds, names)
+    const checkList = checks(summaries, rounds)
+    // cumulative since start, warm-up included
+    const finalCounters: Record<string, Counters> = {}
+    for (const target of running) {
+      if (target.adminUrl !== null) finalCounters[target.name] = counters(await scrape(target.adminUrl))
+    }
+    const markdown = [
+      markdownThroughput(summaries),
+      markdownFixed(summaries, rounds),
+      markdownMirror(names, rounds),
+      markdownChecks(checkList)
+    ].join('\n\n')
+    const meta = runMeta('npm run bench:mirror', settings, loadBefore)
+    const file = writeOut('mirror-bench', { meta, rounds, summaries, checks: checkList, finalCounters }, markdown)
+    process.stdout.write(`\n${markdown}\n\n`)
+    for (const c of checkList) {
+      process.stdout.write(`${c.pass === null ? 'N/A ' : c.pass ? 'PASS' : 'FAIL'} ${c.label}: ${fmt(c.value)} (goal ${c.goal}` +
+        `${c.rounds.length === 0 ? '' : `; rounds ${c.rounds.map((x) => fmt(x)).join(', ')}`})\n`)
+    }
+    log(`raw rounds written to ${file}`)
+  } finally {
+    for (const target of started.reverse()) {
+      await target.stop().catch((err: Error) => log(`stopping ${target.name}: ${err.message}`))
+    }
+    clearTimeout(watchdog)
+  }
+}
+
+main().catch((err: Error) => {
+  log(err.stack ?? err.message)
+  killAll()
+  process.exitCode = 1
+})
