@@ -59,3 +59,11 @@ test('proxy should answer 501 to a WebSocket upgrade instead of forwarding it', 
   match(res, /PARITYGATE_ERR_UPGRADE_UNSUPPORTED/)
   strictEqual(upstream.connections(), 0)
 })
+
+test('proxy should refuse HTTP/2 prior knowledge and h2c upgrades cleanly, forwarding nothing (T33)', async (t) => {
+  const upstream = await createTcpUpstream(t)
+  const proxy = await startProxy(t, { primary: { url: upstream.url } })
+  match(await rawRequest(proxy.port, 'PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n', 300), /^HTTP\/1\.1 400 /)
+  match(await rawRequest(proxy.port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n\r\n', 300), /^HTTP\/1\.1 501 /)
+  strictEqual(upstream.connections(), 0)
+})
