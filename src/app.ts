@@ -162,7 +162,7 @@ export class App {
     this.parity = new ParityStats(config.gate)
     this.sink = sink ?? this.parity
     this.observer = createMirrorObserver(this.metrics, this.sink, log, () => this.engine)
-    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, this.sink, log)) : null
+    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, this.sink, log), () => log.isLevelEnabled('debug')) : null
     this.notifier = new VerdictNotifier(role === 'worker' ? { ...config.gate.notify, webhooks: [] } : config.gate.notify, () => this.parity.gate(), log)
     if (role === 'single') registerGateGauges(this.metrics.registry, this.parity)
     this.metrics.gaugeFrom('paritygate_compare_queue', 'Exchanges waiting for or in comparison', () => this.engine?.queued ?? 0)
@@ -218,7 +218,7 @@ export class App {
       this.engine?.close().catch(() => {})
       this.engine = null
     } else if (this.engine === null) {
-      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.sink, this.log))
+      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.sink, this.log), () => this.log.isLevelEnabled('debug'))
     } else {
       this.engine.reconfigure(next)
     }

@@ -26,6 +26,8 @@ export interface AnalyzeTask {
   /** render a redacted sample when the outcome is a mismatch */
   render: boolean
   maxBodyChars: number
+  /** compute both canonical hashes even when the bytes are identical (for the debug breadcrumb) */
+  hashes?: boolean
 }
 
 /** The outcome of one exchange (before noise reclassification, which needs the learner's state). */
@@ -76,25 +78,48 @@ export function renderSide (side: SideData, redactor: Redactor, maxChars: number
 }
 
 /**
+ * Byte-identical answers (same status, same allow-listed header values, same body bytes) are equal
+ * whatever the rules say: the common case for a healthy candidate costs a memcmp, not two parses.
+ */
+function identical (a: Exchange, b: Exchange, headers: readonly string[]): boolean {
+  if (a.status !== b.status || !a.body.equals(b.body)) return false
+  for (const name of headers) {
+    const x = a.headers[name]
+    const y = b.headers[name]
+    if (x !== y && String(x) !== String(y)) return false
+  }
+  return true
+}
+
+/**
  * Compares one exchange. A candidate that failed is `error` (its reason kept); a candidate cut
  * off for size, or a primary that failed or was too large, is `skipped`. Never throws.
  */
 export function analyze (task: AnalyzeTask, rules: RuleSet, redactor: Redactor): AnalyzeResult {
   const { primary: p, candidate: c } = task
   if (c.error === 'too_large') return result('skipped', 'too_large', 'candidate body over candidate.maxResponseBytes')
-  if (c.error === 'shutdown' || c.error === 'client_aborted') return result('skipped', c.error, null)
+  if (c.error === 'shutdown' || c.error === 'client_aborted' || c.error === 'overloaded') return result('skipped', c.error, null)
   if (c.error !== null) return result('error', `candidate_${c.error}`, null)
   if (p.error !== null) return result('skipped', `primary_${p.error}`, null)
   if (p.truncated) return result('skipped', 'too_large', 'primary body over candidate.maxResponseBytes')
   const compiled = rules.get(task.route)
   try {
-    const cmp = compareExchanges(exchange(p), exchange(c), compiled)
+    const pe = exchange(p)
+    const ce = exchange(c)
     let noisePaths: string[] | null = null
     const s = task.secondary
     if (s !== null && s.error === null && !s.truncated) {
-      const noise = compareExchanges(exchange(p), exchange(s), compiled)
-      noisePaths = noise.outcome === 'match' || noise.outcome === 'mismatch' ? noise.diffs.map((d) => d.path) : null
+      const se = exchange(s)
+      if (identical(pe, se, compiled.headers)) noisePaths = []
+      else {
+        const noise = compareExchanges(pe, se, compiled)
+        noisePaths = noise.outcome === 'match' || noise.outcome === 'mismatch' ? noise.diffs.map((d) => d.path) : null
+      }
     }
+    if (task.hashes !== true && identical(pe, ce, compiled.headers)) {
+      return { outcome: 'match', reason: null, detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths, sample: null }
+    }
+    const cmp = compareExchanges(pe, ce, compiled)
     let sample: AnalyzeResult['sample'] = null
     if (task.render && cmp.outcome === 'mismatch') {
       sample = { primary: renderSide(p, redactor, task.maxBodyChars, compiled.maxBodyBytes), candidate: renderSide(c, redactor, task.maxBodyChars, compiled.maxBodyBytes) }

@@ -27,6 +27,8 @@ export interface CapturedSide {
   durationMs: number
   error: string | null
   body: () => Buffer
+  /** the body's own ArrayBuffer, when it can be moved to a worker without a copy */
+  transferable?: () => ArrayBuffer | null
 }
 
 /** A mirrored exchange, both (or three, with a noise baseline) answers complete. */
@@ -38,6 +40,8 @@ export interface ExchangePair {
   primary: CapturedSide
   candidate: CapturedSide
   secondary: CapturedSide | null
+  /** gives the captured bytes back (called once the bodies are compared, or moved to a worker) */
+  release?: () => void
 }
 
 /** What the engine reports for each exchange; app.ts wires it to metrics, the gate windows and logs. */
@@ -72,12 +76,19 @@ export class ComparisonEngine {
   #pool: WorkerPool | null
   #workerMinBytes: number
   #maxQueue: number
+  #maxQueueBytes: number
   #maxBodyChars: number
   #queued: number
+  #queuedBytes: number
   #log: MismatchLog | null
   #hook: OutcomeHook
+  #wantHashes: () => boolean
 
-  constructor (config: FrozenConfig, hook: OutcomeHook) {
+  /**
+   * @param hook called with each outcome
+   * @param wantHashes whether to compute canonical hashes even for byte-identical answers (debug breadcrumbs) @default never
+   */
+  constructor (config: FrozenConfig, hook: OutcomeHook, wantHashes: () => boolean = () => false) {
     const c = config.compare
     const configs = ruleConfigs(config)
     this.noise = new NoiseLearner({ halfLife: config.noise.halfLife, threshold: config.noise.threshold, minObservations: config.noise.minObservations })
@@ -90,10 +101,13 @@ export class ComparisonEngine {
     this.#pool = c.workers > 0 ? new WorkerPool(c.workers, { rules: configs, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } }) : null
     this.#workerMinBytes = c.workerMinBytes
     this.#maxQueue = c.maxQueue
+    this.#maxQueueBytes = c.maxQueueBytes
     this.#maxBodyChars = c.samples.maxBodyChars
     this.#queued = 0
+    this.#queuedBytes = 0
     this.#log = c.mismatchLog.path === null ? null : new MismatchLog(c.mismatchLog.path, c.mismatchLog.maxBytes, c.mismatchLog.maxFiles)
     this.#hook = hook
+    this.#wantHashes = wantHashes
   }
 
   /** Exchanges waiting for or in comparison. */
@@ -101,31 +115,47 @@ export class ComparisonEngine {
 
   /**
    * Compares one exchange; returns at once. Bodies of `workerMinBytes` or more go to a worker
-   * thread; with the queue full, the exchange is `skipped` (reason `overloaded`), never held.
+   * thread; with the queue full (in exchanges, or in bytes for the workers), the exchange is
+   * `skipped` (reason `overloaded`), never held.
    */
   submit (pair: ExchangePair): void {
-    if (this.#queued >= this.#maxQueue) {
+    const size = pair.primary.bytes + pair.candidate.bytes + (pair.secondary?.bytes ?? 0)
+    const inWorker = this.#pool !== null && size >= this.#workerMinBytes
+    if (this.#queued >= this.#maxQueue || (inWorker && this.#queuedBytes + size > this.#maxQueueBytes)) {
+      pair.release?.()
       this.overloaded++
       this.#hook(pair, 'skipped', { outcome: 'skipped', reason: 'overloaded', detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null })
       return
     }
-    const size = pair.primary.bytes + pair.candidate.bytes + (pair.secondary?.bytes ?? 0)
-    const inWorker = this.#pool !== null && size >= this.#workerMinBytes
     const task: AnalyzeTask = {
       route: pair.route,
       primary: side(pair.primary),
       candidate: side(pair.candidate),
       secondary: pair.secondary === null ? null : side(pair.secondary),
       render: inWorker,
-      maxBodyChars: this.#maxBodyChars
+      maxBodyChars: this.#maxBodyChars,
+      hashes: this.#wantHashes()
     }
     this.#queued++
     if (inWorker) {
       this.workerTasks++
       const pool = this.#pool as WorkerPool
-      pool.run(task).then((r) => this.#finish(pair, task, r), () => {})
+      // Move the bodies (no copy on this thread), then give their bytes back: they are the worker's now.
+      const transfer: ArrayBuffer[] = []
+      for (const s of [pair.primary, pair.candidate, pair.secondary]) {
+        const buffer = s?.transferable?.() ?? null
+        if (buffer !== null && !transfer.includes(buffer)) transfer.push(buffer)
+      }
+      this.#queuedBytes += size
+      pool.run(task, transfer).then((r) => {
+        this.#queuedBytes -= size
+        this.#finish(pair, task, r)
+      }, () => {})
+      pair.release?.()
     } else {
-      this.#finish(pair, task, analyze(task, this.#rules, this.#redactor))
+      const r = analyze(task, this.#rules, this.#redactor)
+      this.#finish(pair, task, r)
+      pair.release?.()
     }
   }
 
@@ -182,6 +212,7 @@ export class ComparisonEngine {
     old?.close().catch(() => {})
     this.#workerMinBytes = config.compare.workerMinBytes
     this.#maxQueue = config.compare.maxQueue
+    this.#maxQueueBytes = config.compare.maxQueueBytes
     this.#maxBodyChars = config.compare.samples.maxBodyChars
   }
 

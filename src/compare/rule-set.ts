@@ -32,7 +32,7 @@ export function mergeRules (global: Settings, route: Settings): RuleConfig {
 
 /** The fields of `compare` that are rules (the rest sizes workers, queues and samples). */
 export function globalRules (compare: FrozenConfig['compare']): RuleConfig {
-  const { workers: _w, workerMinBytes: _m, maxQueue: _q, samples: _s, mismatchLog: _l, ...rules } = compare
+  const { workers: _w, workerMinBytes: _m, maxQueue: _q, maxQueueBytes: _b, samples: _s, mismatchLog: _l, ...rules } = compare
   return structuredClone(rules) as RuleConfig
 }
 

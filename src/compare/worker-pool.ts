@@ -74,14 +74,15 @@ export class WorkerPool {
     return n
   }
 
-  run (task: AnalyzeTask): Promise<AnalyzeResult> {
+  /** Runs one task; `transfer` lists ArrayBuffers of the task that move to the worker (detached here). */
+  run (task: AnalyzeTask, transfer: ArrayBuffer[] = []): Promise<AnalyzeResult> {
     let slot = this.#slots[0]
     for (const s of this.#slots) if (s.pending.size < slot.pending.size) slot = s
     const id = this.#next++
     return new Promise((resolve) => {
       slot.pending.set(id, { resolve })
       slot.worker.ref()
-      slot.worker.postMessage({ id, task })
+      slot.worker.postMessage({ id, task }, transfer)
     }).finally(() => { if (slot.pending.size === 0) slot.worker.unref() }) as Promise<AnalyzeResult>
   }
 

@@ -18,8 +18,8 @@ export const defaultConfig = {
   candidate: {
     url: null,
     timeoutMs: 5_000,
-    connections: 32,
-    maxInflight: 256,
+    connections: 64,
+    maxInflight: 64,
     maxResponseBytes: 4 * 1024 * 1024,
     host: null,
     dropHeaders: [],
@@ -34,7 +34,8 @@ export const defaultConfig = {
     stickyHeader: null,
     stickyCookie: null,
     shadowHeader: 'x-paritygate-shadow',
-    maxEventLoopLagMs: 200
+    maxEventLoopLagMs: 200,
+    maxCaptureBytes: 64 * 1024 * 1024
   },
   compare: {
     headers: ['content-type'],
@@ -44,6 +45,7 @@ export const defaultConfig = {
     workers: 1,
     workerMinBytes: 64 * 1024,
     maxQueue: 1000,
+    maxQueueBytes: 64 * 1024 * 1024,
     samples: { perSignature: 5, maxEntries: 500, maxBytes: 16 * 1024 * 1024, maxBodyChars: 16 * 1024 },
     mismatchLog: { path: null, maxBytes: 50 * 1024 * 1024, maxFiles: 3 }
   },
@@ -160,7 +162,8 @@ export const schema = {
         stickyHeader: { type: ['string', 'null'], pattern: HEADER_NAME, default: defaultConfig.mirror.stickyHeader },
         stickyCookie: { type: ['string', 'null'], pattern: '^[^;,=\\s]+$', default: defaultConfig.mirror.stickyCookie },
         shadowHeader: { type: 'string', pattern: HEADER_NAME, default: defaultConfig.mirror.shadowHeader },
-        maxEventLoopLagMs: ms(defaultConfig.mirror.maxEventLoopLagMs, 10, 60_000)
+        maxEventLoopLagMs: ms(defaultConfig.mirror.maxEventLoopLagMs, 10, 60_000),
+        maxCaptureBytes: { type: 'integer', minimum: 0, maximum: 16 * 1024 * 1024 * 1024, default: defaultConfig.mirror.maxCaptureBytes }
       }
     },
     compare: {
@@ -176,6 +179,7 @@ export const schema = {
         workers: { type: 'integer', minimum: 0, maximum: 64, default: defaultConfig.compare.workers },
         workerMinBytes: { type: 'integer', minimum: 0, default: defaultConfig.compare.workerMinBytes },
         maxQueue: { type: 'integer', minimum: 1, maximum: 1_000_000, default: defaultConfig.compare.maxQueue },
+        maxQueueBytes: { type: 'integer', minimum: 0, default: defaultConfig.compare.maxQueueBytes },
         samples: {
           type: 'object',
           additionalProperties: false,

@@ -61,6 +61,7 @@ export interface CompareConfig extends RuleSettings {
   workers: number
   workerMinBytes: number
   maxQueue: number
+  maxQueueBytes: number
   samples: { perSignature: number, maxEntries: number, maxBytes: number, maxBodyChars: number }
   mismatchLog: { path: string | null, maxBytes: number, maxFiles: number }
 }
@@ -122,6 +123,7 @@ export interface MirrorConfig {
   stickyCookie: string | null
   shadowHeader: string
   maxEventLoopLagMs: number
+  maxCaptureBytes: number
 }
 
 export interface ProxyConfig {

@@ -7,7 +7,7 @@ import { type FrozenConfig } from '../config/index.ts'
 import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
-import { CapturedResponse, MirrorPair, type CandidateErrorReason, type MirrorDecision, type MirrorObserver } from './types.ts'
+import { CaptureBudget, CapturedResponse, MirrorPair, type CandidateErrorReason, type MirrorDecision, type MirrorObserver } from './types.ts'
 
 /** What the mirror needs to know of a request's route (see proxy/routes.ts RouteMatch). */
 export interface MirrorRoute {
@@ -44,6 +44,7 @@ class MirrorAbort extends Error {
 }
 const DEADLINE = new MirrorAbort('timeout')
 const TOO_LARGE = new MirrorAbort('too_large')
+const OVER_BUDGET = new MirrorAbort('overloaded')
 const SHUTDOWN = new MirrorAbort('shutdown')
 const CLIENT_GONE = new MirrorAbort('client_aborted')
 
@@ -81,8 +82,8 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
     this.requestId = requestId
     this.headers = headers
     this.body = null
-    this.primary = new CapturedResponse()
-    this.candidate = new CapturedResponse()
+    this.primary = new CapturedResponse(captureLimit, controller.budget)
+    this.candidate = new CapturedResponse(captureLimit, controller.budget)
     this.secondary = null
     this.primaryDone = false
     this.candidateDone = false
@@ -122,22 +123,15 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
 
   onHeaders (status: number, raw: Buffer[]): boolean {
     if (status < 200) return true
-    const c = this.candidate
-    c.status = status
-    for (let i = 0; i < raw.length; i++) c.headers.push(i % 2 === 0 ? raw[i].toString('latin1').toLowerCase() : raw[i].toString('latin1'))
+    captureHeaders(this.candidate, status, raw)
     return true
   }
 
   onData (chunk: Buffer): boolean {
     const c = this.candidate
-    c.bytes += chunk.length
-    if (c.bytes > this.captureLimit) {
-      c.truncated = true
-      this.cancel(TOO_LARGE)
-      return false
-    }
-    c.chunks.push(chunk)
-    return true
+    if (c.append(chunk)) return true
+    this.cancel(c.bytes + chunk.length > this.captureLimit ? TOO_LARGE : OVER_BUDGET)
+    return false
   }
 
   onComplete (): void {
@@ -160,22 +154,15 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
     this.maybeDeliver()
   }
 
-  // The primary side, as the live path reports it (cheap: references, no copies).
-  primaryHeaders (status: number, headers: string[]): void {
+  // The primary side, as the live path reports it, after each piece is on its way to the user.
+  primaryHeaders (status: number, headers: string[], contentLength: number): void {
     this.primary.status = status
     this.primary.headers = headers
+    this.primary.expect(contentLength)
   }
 
   primaryData (chunk: Buffer): void {
-    const p = this.primary
-    if (p.truncated) return
-    p.bytes += chunk.length
-    if (p.bytes > this.captureLimit) {
-      p.truncated = true
-      p.chunks = []
-      return
-    }
-    p.chunks.push(chunk)
+    this.primary.append(chunk)
   }
 
   primaryEnd (durationMs: number, error: string | null): void {
@@ -184,6 +171,17 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
     this.primary.durationMs = durationMs
     this.primary.error = error
     this.maybeDeliver()
+  }
+}
+
+/** Status and headers of an upstream answer; the body buffer is sized from Content-Length. */
+function captureHeaders (into: CapturedResponse, status: number, raw: Buffer[]): void {
+  into.status = status
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase()
+    const value = raw[i + 1].toString('latin1')
+    into.headers.push(name, value)
+    if (name === 'content-length') into.expect(Number(value))
   }
 }
 
@@ -215,7 +213,7 @@ class SecondaryExchange implements Dispatcher.DispatchHandler {
     this.job = job
     this.pool = pool
     this.headers = headers
-    this.response = new CapturedResponse()
+    this.response = new CapturedResponse(job.captureLimit, job.controller.budget)
     this.done = false
     this.startedAt = 0
     this.abort = null
@@ -235,22 +233,15 @@ class SecondaryExchange implements Dispatcher.DispatchHandler {
 
   onHeaders (status: number, raw: Buffer[]): boolean {
     if (status < 200) return true
-    this.response.status = status
-    for (let i = 0; i < raw.length; i++) this.response.headers.push(i % 2 === 0 ? raw[i].toString('latin1').toLowerCase() : raw[i].toString('latin1'))
+    captureHeaders(this.response, status, raw)
     return true
   }
 
   onData (chunk: Buffer): boolean {
-    const r = this.response
-    r.bytes += chunk.length
-    if (r.bytes > this.job.captureLimit) {
-      r.truncated = true
-      this.finish('too_large')
-      this.abort?.(TOO_LARGE)
-      return false
-    }
-    r.chunks.push(chunk)
-    return true
+    if (this.response.append(chunk)) return true
+    this.finish('too_large')
+    this.abort?.(TOO_LARGE)
+    return false
   }
 
   onComplete (): void { this.finish(null) }
@@ -331,6 +322,8 @@ export class MirrorController {
   readonly timeoutMs: number
   readonly breaker: CircuitBreaker
   readonly lag: LagMonitor
+  /** bytes of captured bodies held in flight and waiting for comparison */
+  readonly budget: CaptureBudget
   #config: FrozenConfig['mirror']
   #candidate: FrozenConfig['candidate']
   #methods: ReadonlySet<string>
@@ -341,10 +334,11 @@ export class MirrorController {
   #enabledOverride: boolean | null
   #percentOverride: number | null
   #inflight: number
+  #cap: number
   #jobs: Set<MirrorJob>
   #shuttingDown: boolean
 
-  constructor (config: FrozenConfig, observer: MirrorObserver, runtime: { enabled: boolean | null, percent: number | null } = { enabled: null, percent: null }) {
+  constructor (config: FrozenConfig, observer: MirrorObserver, runtime: { enabled: boolean | null, percent: number | null } = { enabled: null, percent: null }, budget?: CaptureBudget) {
     const candidate = config.candidate
     this.#config = config.mirror
     this.#candidate = candidate
@@ -363,6 +357,7 @@ export class MirrorController {
     this.pool.on('connectionError', () => {})
     this.breaker = new CircuitBreaker(candidate.breaker.failures, candidate.breaker.cooldownMs)
     this.lag = new LagMonitor(config.mirror.maxEventLoopLagMs)
+    this.budget = budget ?? new CaptureBudget(config.mirror.maxCaptureBytes)
     this.lag.start()
     this.#noisePercent = config.noise.percent
     this.#noisePool = config.noise.percent > 0
@@ -375,6 +370,9 @@ export class MirrorController {
     this.#enabledOverride = runtime.enabled
     this.#percentOverride = runtime.percent
     this.#inflight = 0
+    // Never more in flight than connections: a mirror queued for a connection only waits to expire,
+    // and a queue of them expiring together is a burst of work on the live path's thread.
+    this.#cap = Math.min(candidate.maxInflight, candidate.connections)
     this.#jobs = new Set()
     this.#shuttingDown = false
   }
@@ -437,7 +435,7 @@ export class MirrorController {
       if (cl !== undefined && Number(cl) > this.#config.maxBodyBytes) return 'body_too_large'
     }
     if (this.#shuttingDown) return 'shutdown'
-    if (this.#inflight >= this.#candidate.maxInflight || this.lag.lagging) return 'overloaded'
+    if (this.#inflight >= this.#cap || this.lag.lagging) return 'overloaded'
     if (!this.breaker.allow()) return 'circuit_open'
     return null
   }

@@ -4,40 +4,115 @@
 export type MirrorDecision = 'mirrored' | 'sampled_out' | 'unsafe_method' | 'body_too_large' | 'overloaded' | 'circuit_open' | 'disabled' | 'shutdown'
 
 /** Why a candidate exchange failed; the `reason` label of paritygate_candidate_errors_total. */
-export type CandidateErrorReason = 'timeout' | 'connect' | 'reset' | 'parse' | 'too_large' | 'shutdown' | 'client_aborted' | 'other'
+export type CandidateErrorReason = 'timeout' | 'connect' | 'reset' | 'parse' | 'too_large' | 'overloaded' | 'shutdown' | 'client_aborted' | 'other'
 
-/** One side's answer as captured for comparison: status, headers (lowercased names), body bytes. */
+/**
+ * Bytes held by captures in flight and waiting for comparison, under one cap for the process:
+ * whatever candidates do, and however far comparison falls behind, captures cannot hold more.
+ */
+export class CaptureBudget {
+  readonly max: number
+  used: number
+  constructor (max: number) {
+    this.max = max
+    this.used = 0
+  }
+
+  reserve (n: number): boolean {
+    if (this.used + n > this.max) return false
+    this.used += n
+    return true
+  }
+
+  release (n: number): void {
+    this.used = Math.max(0, this.used - n)
+  }
+}
+
+/**
+ * One side's answer as captured for comparison: status, headers, and the body copied chunk by
+ * chunk into one buffer of its own (grown by doubling, or sized from Content-Length). Copying as
+ * the chunks arrive spreads the cost over the response instead of one concatenation at the end,
+ * and a buffer of its own can be transferred to a comparison worker without another copy.
+ */
 export class CapturedResponse {
   status: number
-  /** name, value, name, value… with lowercased names */
+  /** name, value, name, value… (names as received; compare lowercases) */
   headers: string[]
-  chunks: Buffer[]
   bytes: number
-  /** the body went over the capture cap: only its first bytes are kept, and it cannot be compared */
+  /** the body went over the capture cap or the budget: it is not kept, and cannot be compared */
   truncated: boolean
   durationMs: number
   /** null when the exchange completed; otherwise why it did not */
   error: string | null
+  limit: number
+  budget: CaptureBudget | null
+  buf: Buffer | null
+  reserved: number
 
-  constructor () {
+  constructor (limit = Infinity, budget: CaptureBudget | null = null) {
     this.status = 0
     this.headers = []
-    this.chunks = []
     this.bytes = 0
     this.truncated = false
     this.durationMs = 0
     this.error = null
+    this.limit = limit
+    this.budget = budget
+    this.buf = null
+    this.reserved = 0
+  }
+
+  /** Sizes the buffer for a body of `n` bytes (from Content-Length) before it arrives. */
+  expect (n: number): void {
+    if (n > 0 && n <= this.limit && this.buf === null) this.#grow(n)
+  }
+
+  /** Copies a chunk in; false once the body is over the limit or the budget (then nothing is kept). */
+  append (chunk: Buffer): boolean {
+    if (this.truncated) return false
+    const need = this.bytes + chunk.length
+    if (need > this.limit || (need > (this.buf?.length ?? 0) && !this.#grow(Math.min(this.limit, Math.max(need, 2 * (this.buf?.length ?? 2048)))))) {
+      this.truncated = true
+      this.release()
+      return false
+    }
+    ;(this.buf as Buffer).set(chunk, this.bytes)
+    this.bytes = need
+    return true
+  }
+
+  #grow (size: number): boolean {
+    const extra = size - (this.buf?.length ?? 0)
+    if (this.budget !== null && !this.budget.reserve(extra)) return false
+    this.reserved += extra
+    const next = Buffer.allocUnsafeSlow(size)
+    if (this.buf !== null) this.buf.copy(next, 0, 0, this.bytes)
+    this.buf = next
+    return true
+  }
+
+  /** The body (a view, no copy). */
+  body (): Buffer {
+    return this.buf === null ? Buffer.alloc(0) : this.buf.subarray(0, this.bytes)
+  }
+
+  /** The buffer the body lives in, owned by this capture alone: safe to transfer to a worker. */
+  transferable (): ArrayBuffer | null {
+    return this.buf === null || this.bytes === 0 ? null : this.buf.buffer as ArrayBuffer
+  }
+
+  /** Gives the bytes back to the budget and drops the buffer. */
+  release (): void {
+    if (this.reserved > 0) this.budget?.release(this.reserved)
+    this.reserved = 0
+    this.buf = null
   }
 
   /** The first value of a header (name lowercased), or undefined. */
   header (name: string): string | undefined {
-    for (let i = 0; i < this.headers.length; i += 2) if (this.headers[i] === name) return this.headers[i + 1]
+    for (let i = 0; i < this.headers.length; i += 2) if (this.headers[i].toLowerCase() === name) return this.headers[i + 1]
     return undefined
-  }
-
-  body (): Buffer {
-    if (this.chunks.length !== 1) this.chunks = [Buffer.concat(this.chunks)]
-    return this.chunks[0]
   }
 }
 
@@ -60,6 +135,13 @@ export class MirrorPair {
     this.primary = primary
     this.candidate = candidate
     this.secondary = secondary
+  }
+
+  /** Returns the captured bytes to the budget: after comparison, or once handed to a worker. */
+  release (): void {
+    this.primary.release()
+    this.candidate.release()
+    this.secondary?.release()
   }
 }
 

@@ -140,7 +140,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     this.statusText = statusText
     this.resume = resume
     const out = forwardResponseHeaders(raw, this.state.via)
-    if (this.job !== null) this.job.primaryHeaders(status, out.headers)
+    if (this.job !== null) this.job.primaryHeaders(status, out.headers, out.contentLength)
     if (out.contentLength >= 0 && out.contentLength <= SMALL_BODY) {
       this.responseHeaders = out.headers
       this.chunks = []
@@ -172,12 +172,14 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
   }
 
   onData (chunk: Buffer): boolean {
-    if (this.job !== null) this.job.primaryData(chunk)
     if (this.chunks !== null) {
+      // A small body goes out whole in onComplete; the mirror copies it after that.
       this.chunks.push(chunk)
       return true
     }
-    if (this.res.write(chunk)) return true
+    const more = this.res.write(chunk)
+    if (this.job !== null) this.job.primaryData(chunk)
+    if (more) return true
     this.res.once('drain', this.onDrain)
     return false
   }
@@ -195,7 +197,11 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     }
     this.done = true
     const end = performance.now()
-    this.job?.primaryEnd(end - this.dispatchedAt, null)
+    const job = this.job
+    if (job !== null) {
+      if (this.chunks !== null) for (const chunk of this.chunks) job.primaryData(chunk)
+      job.primaryEnd(end - this.dispatchedAt, null)
+    }
     const state = this.state
     const route = this.routeName()
     state.metrics.recordExchange('primary', route, this.req.method as string, this.status, (end - this.dispatchedAt) / 1000)

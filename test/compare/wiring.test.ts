@@ -73,7 +73,8 @@ test('comparison should compare large bodies in a worker thread and survive host
   const deep = '['.repeat(100_000) + ']'.repeat(100_000)
   const big = JSON.stringify({ rows: Array.from({ length: 40_000 }, (_, i) => ({ id: i, name: `row-${i}`, v: i * 1.5 })) })
   const primary = await createUpstream(t, (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(req.url === '/deep' ? deep : big))
-  const candidate = await createUpstream(t, (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(req.url === '/deep' ? deep : big.replace('"row-39999"', '"row-x"')))
+  // Identical bytes are a match at any depth (a memcmp decides); different deep bodies cannot be parsed: skipped.
+  const candidate = await createUpstream(t, (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(req.url === '/deep' ? deep.replace('[]', '[1]') : big.replace('"row-39999"', '"row-x"')))
   const proxy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, compare: { workers: 1, workerMinBytes: 64 * 1024 } })
   await (await request(`${proxy.url}/big`)).body.text()
   await (await request(`${proxy.url}/deep`)).body.dump()
@@ -82,4 +83,24 @@ test('comparison should compare large bodies in a worker thread and survive host
   const fields = await (await request(`${proxy.admin}/api/v1/fields?route=${encodeURIComponent('GET /big')}`)).body.json() as { fields: Array<{ path: string }> }
   deepStrictEqual(fields.fields.map((f) => f.path), ['$.rows[*].name'])
   ok(proxy.app.engine !== null && proxy.app.engine.workerTasks === 2, 'both went to the worker')
+})
+
+test('captures should stay within mirror.maxCaptureBytes and compare.maxQueueBytes, skipping what does not fit', async (t) => {
+  const body = JSON.stringify({ pad: 'x'.repeat(300_000) })
+  const primary = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body))
+  const candidate = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body))
+  const tight = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100, maxCaptureBytes: 400_000 } })
+  for (let i = 0; i < 3; i++) strictEqual((await (await request(`${tight.url}/a`)).body.text()).length, body.length, 'users get the whole body')
+  ok(await eventually(async () => await metric(tight, 'paritygate_comparisons_total{route="GET /a",outcome="skipped"}') === 3))
+  strictEqual(tight.app.proxyState.mirror?.budget.used, 0, 'every reserved byte was given back')
+
+  const queue = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, compare: { maxQueueBytes: 100_000 } })
+  await (await request(`${queue.url}/b`)).body.text()
+  ok(await eventually(async () => await metric(queue, 'paritygate_comparisons_total{route="GET /b",outcome="skipped"}') === 1))
+  strictEqual(queue.app.engine?.overloaded, 1)
+
+  const roomy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 } })
+  await (await request(`${roomy.url}/c`)).body.text()
+  ok(await eventually(async () => await metric(roomy, 'paritygate_comparisons_total{route="GET /c",outcome="match"}') === 1))
+  ok(await eventually(() => roomy.app.proxyState.mirror?.budget.used === 0))
 })
