@@ -10,6 +10,9 @@ export type CandidateErrorReason = 'timeout' | 'connect' | 'reset' | 'parse' | '
  * Bytes held by captures in flight and waiting for comparison, under one cap for the process:
  * whatever candidates do, and however far comparison falls behind, captures cannot hold more.
  */
+/** Below this size a capture buffer comes from Node's shared allocation pool (Buffer.poolSize / 2). */
+const POOLED_BELOW = Buffer.poolSize >>> 1
+
 export class CaptureBudget {
   readonly max: number
   used: number
@@ -72,7 +75,7 @@ export class CapturedResponse {
   append (chunk: Buffer): boolean {
     if (this.truncated) return false
     const need = this.bytes + chunk.length
-    if (need > this.limit || (need > (this.buf?.length ?? 0) && !this.#grow(Math.min(this.limit, Math.max(need, 2 * (this.buf?.length ?? 2048)))))) {
+    if (need > this.limit || (need > (this.buf?.length ?? 0) && !this.#grow(Math.min(this.limit, Math.max(need, 2 * (this.buf?.length ?? 512)))))) {
       this.truncated = true
       this.release()
       return false
@@ -86,7 +89,10 @@ export class CapturedResponse {
     const extra = size - (this.buf?.length ?? 0)
     if (this.budget !== null && !this.budget.reserve(extra)) return false
     this.reserved += extra
-    const next = Buffer.allocUnsafeSlow(size)
+    // Small bodies (the common case) come from Node's shared pool: a buffer of its own per capture
+    // costs an ArrayBuffer allocation and a finaliser each, which showed as GC in the live p99.
+    // Large ones get their own, so that they can be moved to a worker.
+    const next = size < POOLED_BELOW ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size)
     if (this.buf !== null) this.buf.copy(next, 0, 0, this.bytes)
     this.buf = next
     return true
@@ -99,7 +105,9 @@ export class CapturedResponse {
 
   /** The buffer the body lives in, owned by this capture alone: safe to transfer to a worker. */
   transferable (): ArrayBuffer | null {
-    return this.buf === null || this.bytes === 0 ? null : this.buf.buffer as ArrayBuffer
+    const buf = this.buf
+    if (buf === null || this.bytes === 0 || buf.byteOffset !== 0 || buf.buffer.byteLength !== buf.length) return null
+    return buf.buffer as ArrayBuffer
   }
 
   /** Gives the bytes back to the budget and drops the buffer. */
