@@ -22,10 +22,10 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { build } from 'hdr-histogram-js'
 import { Pool } from 'undici'
 import { execFileSync } from 'node:child_process'
-import { installCleanup, killAll } from './lib/children.ts'
+import { installCleanup } from './lib/children.ts'
 import { busiestThread, groupRssBytes } from './lib/cpu.ts'
 import { ensureBuilt } from './lib/paritygate.ts'
-import { envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMeta, startWatchdog, withCpu, writeOut } from './lib/harness.ts'
+import { envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, startWatchdog, stopAll, withCpu, writeOut } from './lib/harness.ts'
 import { byLabel, delta, scrape, total, type Sample } from './lib/metrics.ts'
 import { median } from './lib/report.ts'
 import { checkTarget, selectTargets, startTarget, startUpstream, type Running } from './lib/targets.ts'
@@ -328,15 +328,8 @@ async function main (): Promise<void> {
     for (const c of checks) if (c.goal !== '') process.stdout.write(`${c.pass ? 'PASS' : 'FAIL'} ${c.label}: ${c.value} (goal ${c.goal})\n`)
     log(`raw rounds written to ${file}`)
   } finally {
-    for (const target of started.reverse()) {
-      await target.stop().catch((err: Error) => log(`stopping ${target.name}: ${err.message}`))
-    }
-    clearTimeout(watchdog)
+    await stopAll(started, watchdog)
   }
 }
 
-main().catch((err: Error) => {
-  log(err.stack ?? err.message)
-  killAll()
-  process.exitCode = 1
-})
+runMain(main)

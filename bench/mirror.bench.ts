@@ -14,13 +14,13 @@
 // Writes bench/.out/mirror-bench-<date>.json and .md, and prints the tables and PASS/FAIL checks.
 import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
-import { installCleanup, killAll } from './lib/children.ts'
+import { installCleanup } from './lib/children.ts'
 import { groupRssBytes } from './lib/cpu.ts'
-import { ensureTools, envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMeta, startWatchdog, withCpu, writeOut } from './lib/harness.ts'
+import { ensureTools, envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, startTargets, startWatchdog, stopAll, withCpu, writeOut } from './lib/harness.ts'
 import { byLabel, delta, scrape, total, type Sample } from './lib/metrics.ts'
 import { ensureBuilt } from './lib/paritygate.ts'
 import { markdownThroughput, median, summarise, type Round, type Summary } from './lib/report.ts'
-import { CPU_LOAD, checkTarget, selectTargets, startTarget, startUpstream, type Running } from './lib/targets.ts'
+import { CPU_LOAD, selectTargets, startUpstream, type Running } from './lib/targets.ts'
 import { runWrk } from './lib/wrk.ts'
 
 const DEFAULT_TARGETS = ['paritygate', 'paritygate-mirror-healthy', 'paritygate-mirror-slow', 'paritygate-mirror-down', 'nginx-mirror-100', 'nginx-mirror-slow']
@@ -257,14 +257,7 @@ async function main (): Promise<void> {
   try {
     const upstream = await startUpstream('upstream', 0)
     started.push(upstream)
-    const running: Running[] = []
-    for (const spec of specs) {
-      const target = await startTarget(spec, upstream)
-      started.push(target)
-      await checkTarget(target)
-      running.push(target)
-      log(`${spec.name} ready at ${target.url}${target.adminUrl === null ? '' : ` (admin ${target.adminUrl})`}`)
-    }
+    const running = await startTargets(specs, upstream, started)
 
     const wrkOptions = { threads: settings.threads, connections: settings.connections, cpu: CPU_LOAD }
     if (settings.warmupS > 0) {
@@ -337,15 +330,8 @@ async function main (): Promise<void> {
     }
     log(`raw rounds written to ${file}`)
   } finally {
-    for (const target of started.reverse()) {
-      await target.stop().catch((err: Error) => log(`stopping ${target.name}: ${err.message}`))
-    }
-    clearTimeout(watchdog)
+    await stopAll(started, watchdog)
   }
 }
 
-main().catch((err: Error) => {
-  log(err.stack ?? err.message)
-  killAll()
-  process.exitCode = 1
-})
+runMain(main)

@@ -12,11 +12,11 @@
 import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runAutocannonRate } from './lib/autocannon-rate.ts'
-import { installCleanup, killAll } from './lib/children.ts'
-import { ensureTools, envNumber, fixedRate as runFixedRate, log, pinSelfToLoadCore, rotate, runMeta, startWatchdog, withCpu, writeOut } from './lib/harness.ts'
+import { installCleanup } from './lib/children.ts'
+import { ensureTools, envNumber, fixedRate as runFixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, startTargets, startWatchdog, stopAll, withCpu, writeOut } from './lib/harness.ts'
 import { ensureBuilt } from './lib/paritygate.ts'
 import { markdownFixedRate, markdownRatios, markdownThroughput, ratios, summarise, type Round } from './lib/report.ts'
-import { CPU_LOAD, checkTarget, selectTargets, startTarget, startUpstream, type Running } from './lib/targets.ts'
+import { CPU_LOAD, selectTargets, startUpstream, type Running } from './lib/targets.ts'
 import { runWrk } from './lib/wrk.ts'
 import { type FixedRateResult } from './fixed-rate.ts'
 
@@ -52,14 +52,7 @@ async function main (): Promise<void> {
   try {
     const upstream = await startUpstream('upstream', 0)
     started.push(upstream)
-    const running: Running[] = []
-    for (const spec of specs) {
-      const target = await startTarget(spec, upstream)
-      started.push(target)
-      await checkTarget(target)
-      running.push(target)
-      log(`${spec.name} ready at ${target.url}`)
-    }
+    const running = await startTargets(specs, upstream, started)
 
     const wrkOptions = { threads: settings.threads, connections: settings.connections, cpu: CPU_LOAD }
     if (settings.warmupS > 0) {
@@ -111,15 +104,8 @@ async function main (): Promise<void> {
       [s.target, { rps: Math.round(s.rps), p99: s.p99, errors: s.errors, non2xx: s.non2xx, p99AtRate: s.fixedP99 }]))) + '\n')
     log(`raw rounds written to ${file}`)
   } finally {
-    for (const target of started.reverse()) {
-      await target.stop().catch((err: Error) => log(`stopping ${target.name}: ${err.message}`))
-    }
-    clearTimeout(watchdog)
+    await stopAll(started, watchdog)
   }
 }
 
-main().catch((err: Error) => {
-  log(err.stack ?? err.message)
-  killAll()
-  process.exitCode = 1
-})
+runMain(main)

@@ -7,7 +7,7 @@ import { killAll, runToEnd } from './children.ts'
 import { cpuUsage, sampleCpu } from './cpu.ts'
 import { ROOT } from './paritygate.ts'
 import { type RunCpu } from './report.ts'
-import { CPU_LOAD, type Running } from './targets.ts'
+import { checkTarget, CPU_LOAD, startTarget, type Running, type TargetSpec } from './targets.ts'
 import { type FixedRateResult } from '../fixed-rate.ts'
 
 export function envNumber (name: string, fallback: number): number {
@@ -120,4 +120,34 @@ export function writeOut (prefix: string, data: unknown, markdown: string): stri
   writeFileSync(file, JSON.stringify(data, null, 2) + '\n')
   writeFileSync(join(outDir, `${prefix}-${stamp}.md`), markdown + '\n')
   return file
+}
+
+/** Starts every target in front of `upstream`, checks it answers, and records it in `started` for stopAll. */
+export async function startTargets (specs: TargetSpec[], upstream: Running, started: Running[]): Promise<Running[]> {
+  const running: Running[] = []
+  for (const spec of specs) {
+    const target = await startTarget(spec, upstream)
+    started.push(target)
+    await checkTarget(target)
+    running.push(target)
+    log(`${spec.name} ready at ${target.url}${target.adminUrl === null ? '' : ` (admin ${target.adminUrl})`}`)
+  }
+  return running
+}
+
+/** Stops everything started, newest first, and the watchdog. */
+export async function stopAll (started: Running[], watchdog: NodeJS.Timeout): Promise<void> {
+  for (const target of started.reverse()) {
+    await target.stop().catch((err: Error) => log(`stopping ${target.name}: ${err.message}`))
+  }
+  clearTimeout(watchdog)
+}
+
+/** Runs a benchmark's main: on failure, logs, kills every child and exits 1. */
+export function runMain (main: () => Promise<void>): void {
+  main().catch((err: Error) => {
+    log(err.stack ?? err.message)
+    killAll()
+    process.exitCode = 1
+  })
 }

@@ -1,7 +1,6 @@
 /* One mirrored exchange in, its outcome out: status, headers, body compared under the route's rules, noise paths, a redacted sample. Pure; runs on the main thread or in a worker. */
 import { readBody } from './body.ts'
-import { compareExchanges, type Exchange } from './compare.ts'
-import { type Difference } from './json-diff.ts'
+import { compareExchanges, type ComparisonResult, type Exchange } from './compare.ts'
 import { type Redactor } from './redact.ts'
 import { type RuleSet } from './rule-set.ts'
 import { type SampleSide } from './samples.ts'
@@ -31,14 +30,7 @@ export interface AnalyzeTask {
 }
 
 /** The outcome of one exchange (before noise reclassification, which needs the learner's state). */
-export interface AnalyzeResult {
-  outcome: 'match' | 'mismatch' | 'skipped' | 'error'
-  reason: string | null
-  detail: string | null
-  diffs: Difference[]
-  truncated: boolean
-  primaryHash: string | null
-  candidateHash: string | null
+export interface AnalyzeResult extends Pick<ComparisonResult, 'outcome' | 'reason' | 'detail' | 'diffs' | 'truncated' | 'primaryHash' | 'candidateHash'> {
   /** paths that differed between the two primary answers, or null without a secondary */
   noisePaths: string[] | null
   sample: { primary: SampleSide, candidate: SampleSide } | null
