@@ -17,6 +17,7 @@ import { type MirrorObserver } from './mirror/types.ts'
 import { createProxyServer, type ProxyState } from './proxy/proxy.ts'
 import { RouteNamer } from './proxy/routes.ts'
 import { createPrimaryPool } from './proxy/upstream.ts'
+import { DeadlineList } from './deadlines.ts'
 import { Metrics } from './stats/registry.ts'
 import { VERSION } from './version.ts'
 
@@ -47,7 +48,7 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
         if (log.isLevelEnabled('debug')) log.debug({ route, method, reason }, 'candidate exchange failed')
       }
     },
-    inflight: (count) => metrics.mirrorInflight.set(count),
+    inflight: (count) => { metrics.mirrorInflightNow = count },
     pair: (pair) => engine()?.submit(pair)
   }
 }
@@ -82,6 +83,8 @@ function proxyStateFor (config: FrozenConfig, pool: Pool, mirror: MirrorControll
     },
     requestIdHeader: config.proxy.requestIdHeader.toLowerCase(),
     via: config.proxy.via,
+    headersDeadlines: config.primary.timeoutMs > 0 ? new DeadlineList(config.primary.timeoutMs) : null,
+    bodyDeadlines: config.primary.bodyTimeoutMs > 0 ? new DeadlineList(config.primary.bodyTimeoutMs) : null,
     draining: false,
     inflight: 0,
     onIdle: null
@@ -229,6 +232,9 @@ export class App {
     state.forwarding = fresh.forwarding
     state.requestIdHeader = fresh.requestIdHeader
     state.via = fresh.via
+    // Exchanges in flight keep the deadline list they joined; new ones get the new lengths.
+    if (next.primary.timeoutMs !== prev.primary.timeoutMs) state.headersDeadlines = fresh.headersDeadlines
+    if (next.primary.bodyTimeoutMs !== prev.primary.bodyTimeoutMs) state.bodyDeadlines = fresh.bodyDeadlines
     this.log.level = next.log.level
     this.#config = next
     return notes

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { Pool, type Dispatcher } from 'undici'
 import { type FrozenConfig } from '../config/index.ts'
+import { DeadlineList, type Expiring } from '../deadlines.ts'
 import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
@@ -55,7 +56,7 @@ const BREAKER_FAILURES = new Set<CandidateErrorReason>(['timeout', 'connect', 'r
  * One mirrored request: the candidate exchange (an undici dispatch handler, callback API) and
  * the capture of both answers. Every field is assigned in the constructor.
  */
-export class MirrorJob implements Dispatcher.DispatchHandler {
+export class MirrorJob implements Dispatcher.DispatchHandler, Expiring {
   controller: MirrorController
   route: string
   method: string
@@ -71,8 +72,11 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
   startedAt: number
   abort: ((err?: Error) => void) | null
   abortReason: MirrorAbort | null
-  timer: NodeJS.Timeout | null
   captureLimit: number
+  deadlineAt: number
+  deadlinePrev: Expiring | null
+  deadlineNext: Expiring | null
+  deadlineList: DeadlineList | null
 
   constructor (controller: MirrorController, route: string, method: string, path: string, requestId: string, headers: string[], captureLimit: number) {
     this.controller = controller
@@ -90,21 +94,29 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
     this.startedAt = 0
     this.abort = null
     this.abortReason = null
-    this.timer = null
     this.captureLimit = captureLimit
+    this.deadlineAt = 0
+    this.deadlinePrev = null
+    this.deadlineNext = null
+    this.deadlineList = null
   }
 
   /** Starts the candidate exchange with its deadline (connect, headers and a slow-drip body included). */
   dispatch (): void {
     this.startedAt = performance.now()
-    this.timer = setTimeout(onDeadline, this.controller.timeoutMs, this)
+    this.controller.deadlines.add(this, this.startedAt)
     this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
     this.secondary?.dispatch()
   }
 
   /** All answers are in (primary, candidate and the noise baseline if any): hand the pair on, off the live path. */
   maybeDeliver (): void {
-    if (this.primaryDone && this.candidateDone && (this.secondary === null || this.secondary.done)) setImmediate(deliver, this)
+    if (this.primaryDone && this.candidateDone && (this.secondary === null || this.secondary.done)) this.controller.deliverLater(this)
+  }
+
+  /** candidate.timeoutMs passed before the candidate's answer was complete. */
+  expire (): void {
+    this.cancel(DEADLINE)
   }
 
   /** Cuts the candidate exchange short for `reason`. */
@@ -145,7 +157,7 @@ export class MirrorJob implements Dispatcher.DispatchHandler {
   finishCandidate (reason: CandidateErrorReason | null): void {
     if (this.candidateDone) return
     this.candidateDone = true
-    if (this.timer !== null) clearTimeout(this.timer)
+    this.deadlineList?.remove(this)
     const c = this.candidate
     c.durationMs = performance.now() - this.startedAt
     c.error = reason
@@ -185,21 +197,12 @@ function captureHeaders (into: CapturedResponse, status: number, raw: Buffer[]):
   }
 }
 
-function onDeadline (job: MirrorJob): void {
-  job.timer = null
-  job.cancel(DEADLINE)
-}
-
-function deliver (job: MirrorJob): void {
-  job.controller.observer.pair(new MirrorPair(job.requestId, job.route, job.method, job.path, job.primary, job.candidate, job.secondary?.response ?? null))
-}
-
 /**
  * A second call to the primary (or to noise.secondary) for a share of mirrored safe requests:
  * fields that differ between two answers of v1 are noise (Diffy's idea, without a second
  * deployment). Same deadline and size cap as the candidate; its failures are not the candidate's.
  */
-class SecondaryExchange implements Dispatcher.DispatchHandler {
+class SecondaryExchange implements Dispatcher.DispatchHandler, Expiring {
   job: MirrorJob
   pool: Dispatcher
   headers: string[]
@@ -207,7 +210,10 @@ class SecondaryExchange implements Dispatcher.DispatchHandler {
   done: boolean
   startedAt: number
   abort: ((err?: Error) => void) | null
-  timer: NodeJS.Timeout | null
+  deadlineAt: number
+  deadlinePrev: Expiring | null
+  deadlineNext: Expiring | null
+  deadlineList: DeadlineList | null
 
   constructor (job: MirrorJob, pool: Dispatcher, headers: string[]) {
     this.job = job
@@ -217,12 +223,15 @@ class SecondaryExchange implements Dispatcher.DispatchHandler {
     this.done = false
     this.startedAt = 0
     this.abort = null
-    this.timer = null
+    this.deadlineAt = 0
+    this.deadlinePrev = null
+    this.deadlineNext = null
+    this.deadlineList = null
   }
 
   dispatch (): void {
     this.startedAt = performance.now()
-    this.timer = setTimeout(onSecondaryDeadline, this.job.controller.timeoutMs, this)
+    this.job.controller.deadlines.add(this, this.startedAt)
     this.pool.dispatch({ path: this.job.path, method: this.job.method as Dispatcher.HttpMethod, headers: this.headers }, this)
   }
 
@@ -244,23 +253,22 @@ class SecondaryExchange implements Dispatcher.DispatchHandler {
     return false
   }
 
+  expire (): void {
+    this.finish('timeout')
+    this.abort?.(DEADLINE)
+  }
+
   onComplete (): void { this.finish(null) }
   onError (err: Error): void { this.finish(candidateErrorReason(err)) }
 
   finish (error: string | null): void {
     if (this.done) return
     this.done = true
-    if (this.timer !== null) clearTimeout(this.timer)
+    this.deadlineList?.remove(this)
     this.response.durationMs = performance.now() - this.startedAt
     this.response.error = error
     this.job.maybeDeliver()
   }
-}
-
-function onSecondaryDeadline (s: SecondaryExchange): void {
-  s.timer = null
-  s.finish('timeout')
-  s.abort?.(DEADLINE)
 }
 
 /**
@@ -320,6 +328,8 @@ export class MirrorController {
   readonly pool: Pool
   readonly observer: MirrorObserver
   readonly timeoutMs: number
+  /** one deadline (candidate.timeoutMs) for each whole candidate and noise-baseline exchange */
+  readonly deadlines: DeadlineList
   readonly breaker: CircuitBreaker
   readonly lag: LagMonitor
   /** bytes of captured bodies held in flight and waiting for comparison */
@@ -337,6 +347,8 @@ export class MirrorController {
   #cap: number
   #jobs: Set<MirrorJob>
   #shuttingDown: boolean
+  /** jobs with every answer in, handed on together from one setImmediate */
+  #ready: MirrorJob[]
 
   constructor (config: FrozenConfig, observer: MirrorObserver, runtime: { enabled: boolean | null, percent: number | null } = { enabled: null, percent: null }, budget?: CaptureBudget) {
     const candidate = config.candidate
@@ -344,11 +356,13 @@ export class MirrorController {
     this.#candidate = candidate
     this.observer = observer
     this.timeoutMs = candidate.timeoutMs
+    this.deadlines = new DeadlineList(candidate.timeoutMs)
+    // undici's headers and body timeouts are off: the job's own deadline covers both (see src/deadlines.ts).
     this.pool = new Pool(candidate.url as string, {
       connections: candidate.connections,
       pipelining: 1,
-      headersTimeout: candidate.timeoutMs,
-      bodyTimeout: candidate.timeoutMs,
+      headersTimeout: 0,
+      bodyTimeout: 0,
       connectTimeout: Math.min(candidate.timeoutMs, 10_000),
       maxHeaderSize: config.proxy.maxHeaderBytes + 4096,
       keepAliveTimeout: 4_000
@@ -361,7 +375,7 @@ export class MirrorController {
     this.lag.start()
     this.#noisePercent = config.noise.percent
     this.#noisePool = config.noise.percent > 0
-      ? new Pool(config.noise.secondary ?? config.primary.url, { connections: 8, pipelining: 1, headersTimeout: candidate.timeoutMs, bodyTimeout: candidate.timeoutMs, maxHeaderSize: config.proxy.maxHeaderBytes + 4096 })
+      ? new Pool(config.noise.secondary ?? config.primary.url, { connections: 8, pipelining: 1, headersTimeout: 0, bodyTimeout: 0, maxHeaderSize: config.proxy.maxHeaderBytes + 4096 })
       : null
     this.#noisePool?.on('connectionError', () => {})
     this.#methods = new Set(config.mirror.methods)
@@ -375,6 +389,20 @@ export class MirrorController {
     this.#cap = Math.min(candidate.maxInflight, candidate.connections)
     this.#jobs = new Set()
     this.#shuttingDown = false
+    this.#ready = []
+  }
+
+  /** Hands a complete job on from setImmediate: after this turn's I/O, off the live path. */
+  deliverLater (job: MirrorJob): void {
+    if (this.#ready.push(job) === 1) setImmediate(this.#deliver)
+  }
+
+  #deliver = (): void => {
+    const ready = this.#ready
+    this.#ready = []
+    for (const job of ready) {
+      this.observer.pair(new MirrorPair(job.requestId, job.route, job.method, job.path, job.primary, job.candidate, job.secondary?.response ?? null))
+    }
   }
 
   /** The run-time overrides, carried across a reload. */

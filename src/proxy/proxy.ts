@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { type Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
-import { type Dispatcher } from 'undici'
+import { errors, type Dispatcher } from 'undici'
+import { type DeadlineList, type Expiring } from '../deadlines.ts'
 import {
   PARITYGATE_ERR_BAD_FRAMING, PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_METHOD_UNSUPPORTED, PARITYGATE_ERR_PRIMARY_TIMEOUT,
   PARITYGATE_ERR_PRIMARY_UNAVAILABLE, PARITYGATE_ERR_UPGRADE_UNSUPPORTED
@@ -34,6 +35,10 @@ export interface ProxyState {
   forwarding: ForwardingOptions
   requestIdHeader: string
   via: boolean
+  /** primary.timeoutMs from dispatch to response headers (undici's own timeouts are off), or null */
+  headersDeadlines: DeadlineList | null
+  /** primary.bodyTimeoutMs of silence between body chunks while the client keeps up, or null */
+  bodyDeadlines: DeadlineList | null
   /** true from SIGTERM on: answers carry `Connection: close` */
   draining: boolean
   inflight: number
@@ -71,7 +76,7 @@ function httpReason (status: number): string {
  * callback API, which undici 7's core calls directly, without the wrapper the newer API needs).
  * Every field is assigned in the constructor so that V8 keeps one shape.
  */
-class PrimaryExchange implements Dispatcher.DispatchHandler {
+class PrimaryExchange implements Dispatcher.DispatchHandler, Expiring {
   state: ProxyState
   req: IncomingMessage
   res: ServerResponse
@@ -91,6 +96,10 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
   retried: boolean
   done: boolean
   flushScheduled: boolean
+  deadlineAt: number
+  deadlinePrev: Expiring | null
+  deadlineNext: Expiring | null
+  deadlineList: DeadlineList | null
 
   constructor (state: ProxyState, req: IncomingMessage, res: ServerResponse, requestId: string, headers: string[], body: Readable | null, route: string | null, job: MirrorJob | null, startedAt: number) {
     this.state = state
@@ -112,11 +121,16 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     this.retried = false
     this.done = false
     this.flushScheduled = false
+    this.deadlineAt = 0
+    this.deadlinePrev = null
+    this.deadlineNext = null
+    this.deadlineList = null
     res.once('close', this.onClientClose)
   }
 
   dispatch (): void {
     this.dispatchedAt = performance.now()
+    this.state.headersDeadlines?.add(this, this.dispatchedAt)
     this.state.pool.dispatch({
       path: this.req.url as string,
       method: this.req.method as Dispatcher.HttpMethod,
@@ -139,6 +153,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     this.status = status
     this.statusText = statusText
     this.resume = resume
+    this.waitForBody()
     const out = forwardResponseHeaders(raw, this.state.via)
     if (this.job !== null) this.job.primaryHeaders(status, out.headers, out.contentLength)
     if (out.contentLength >= 0 && out.contentLength <= SMALL_BODY) {
@@ -171,7 +186,22 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     if (!this.res.destroyed && !this.res.writableEnded && this.res.writableLength === 0) this.res.flushHeaders()
   }
 
+  /** The body deadline (silence between chunks) runs while the client keeps up; undici's is off. */
+  waitForBody (): void {
+    const body = this.state.bodyDeadlines
+    if (body !== null) body.add(this)
+    else this.deadlineList?.remove(this)
+  }
+
+  /** A deadline passed: no response headers (504), or a body gone silent (the client's connection is aborted). */
+  expire (): void {
+    const err = this.status === 0 ? new errors.HeadersTimeoutError() : new errors.BodyTimeoutError()
+    if (this.abort !== null) this.abort(err)
+    else this.onError(err)
+  }
+
   onData (chunk: Buffer): boolean {
+    this.deadlineList?.touch(this)
     if (this.chunks !== null) {
       // A small body goes out whole in onComplete; the mirror copies it after that.
       this.chunks.push(chunk)
@@ -180,15 +210,19 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     const more = this.res.write(chunk)
     if (this.job !== null) this.job.primaryData(chunk)
     if (more) return true
+    // Paused for the client: its slowness is not the primary's silence.
+    this.deadlineList?.remove(this)
     this.res.once('drain', this.onDrain)
     return false
   }
 
   onDrain = (): void => {
+    if (!this.done) this.waitForBody()
     this.resume?.()
   }
 
   onComplete (): void {
+    this.deadlineList?.remove(this)
     if (this.chunks !== null) {
       if (!this.writeHead(this.responseHeaders as string[])) return
       this.res.end(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks))
@@ -209,6 +243,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
   }
 
   onError (err: Error & { code?: string }): void {
+    this.deadlineList?.remove(this)
     if (this.done) return
     const res = this.res
     if (this.chunks !== null && !res.headersSent && !res.destroyed && this.writeHead(this.responseHeaders as string[])) {
@@ -240,6 +275,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
   /** Answers the client with a gateway error, counts it, and logs one line. */
   fail (Err: ErrorCtor, reason: string, err?: Error): void {
     this.done = true
+    this.deadlineList?.remove(this)
     this.abort?.()
     if (!this.res.headersSent && !this.res.destroyed) sendError(this.res, Err, this.requestId, this.body !== null && !this.req.complete)
     else this.res.destroy()
@@ -265,6 +301,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler {
     if (!this.done) {
       // The client went away mid-request or mid-response: stop the upstream exchange too.
       this.done = true
+      this.deadlineList?.remove(this)
       this.abort?.()
       this.job?.primaryEnd(performance.now() - this.dispatchedAt, 'client_aborted')
     }

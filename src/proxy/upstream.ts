@@ -3,15 +3,17 @@ import { Pool } from 'undici'
 import { type PrimaryConfig } from '../config/index.ts'
 
 /**
- * The pool for the primary. Timeouts come from config, never undici's 300 s defaults; response
- * headers up to `maxHeaderBytes` pass (undici's default is 16 KiB).
+ * The pool for the primary. Timeouts come from config, never undici's 300 s defaults: connect here,
+ * headers and body in the proxy's own deadline lists (src/deadlines.ts), because undici's allocate
+ * a timer per request that lives on for a second. Response headers up to `maxHeaderBytes` pass
+ * (undici's default is 16 KiB).
  */
 export function createPrimaryPool (primary: Readonly<PrimaryConfig>, maxHeaderBytes: number): Pool {
   return new Pool(primary.url, {
     connections: primary.connections,
     pipelining: 1,
-    headersTimeout: primary.timeoutMs,
-    bodyTimeout: primary.bodyTimeoutMs,
+    headersTimeout: 0,
+    bodyTimeout: 0,
     connectTimeout: primary.connectTimeoutMs,
     keepAliveTimeout: primary.keepAliveTimeoutMs,
     keepAliveMaxTimeout: Math.max(primary.keepAliveTimeoutMs, 600_000),

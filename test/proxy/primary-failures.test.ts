@@ -116,3 +116,39 @@ test('proxy should retry an idempotent body-less request once when its pooled co
   await post.body.dump()
   strictEqual(seen.filter((l) => l.startsWith('POST')).length, 0, 'the POST was not re-sent on a new connection')
 })
+
+test('proxy should abort the client connection when the primary body goes silent for primary.bodyTimeoutMs, not while chunks keep coming', { timeout: 10_000 }, async (t) => {
+  const upstream = await createUpstream(t, (req, res) => {
+    res.writeHead(200, { 'content-type': 'text/plain' })
+    res.write('first;')
+    if (req.url === '/silent') return // never another byte
+    let n = 0
+    const timer = setInterval(() => {
+      res.write(`chunk${n};`)
+      if (++n === 6) {
+        clearInterval(timer)
+        res.end('done')
+      }
+    }, 60)
+  })
+  const proxy = await startProxy(t, { primary: { url: upstream, bodyTimeoutMs: 200 } })
+  const t0 = performance.now()
+  const silent = await request(`${proxy.url}/silent`)
+  strictEqual(silent.statusCode, 200)
+  await rejects(silent.body.text(), 'a silent primary never makes a body look complete')
+  const took = performance.now() - t0
+  ok(took >= 190 && took < 3000, `aborted after ${took} ms`)
+
+  const dripping = await request(`${proxy.url}/drip`)
+  strictEqual(await dripping.body.text(), 'first;chunk0;chunk1;chunk2;chunk3;chunk4;chunk5;done', '360 ms of 60 ms gaps pass a 200 ms body timeout')
+  await stillServes(t, proxy)
+})
+
+test('proxy should apply primary.timeoutMs to a request still waiting for a pooled connection', { timeout: 10_000 }, async (t) => {
+  const upstream = await createTcpUpstream(t)
+  const proxy = await startProxy(t, { primary: { url: upstream.url, timeoutMs: 150, connections: 1 } })
+  const [first, second] = await Promise.all([request(`${proxy.url}/a`), request(`${proxy.url}/b`)])
+  strictEqual(first.statusCode, 504)
+  strictEqual(second.statusCode, 504)
+  await Promise.all([first.body.dump(), second.body.dump()])
+})
