@@ -47,6 +47,28 @@ export interface ExchangePair {
 /** What the engine reports for each exchange; app.ts wires it to metrics, the gate windows and logs. */
 export type OutcomeHook = (pair: ExchangePair, outcome: FinalOutcome, result: AnalyzeResult) => void
 
+/** The outcome of byte-identical answers; shared, never modified. */
+const IDENTICAL: AnalyzeResult = Object.freeze({ outcome: 'match', reason: null, detail: null, diffs: Object.freeze([]) as unknown as AnalyzeResult['diffs'], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null })
+
+/** The values of one header in a flat list (name, value, …), in order, joined as the comparator sees them. */
+function headerValues (flat: readonly string[], name: string): string | null {
+  let out: string | null = null
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i].length === name.length && flat[i].toLowerCase() === name) out = out === null ? flat[i + 1] : `${out},${flat[i + 1]}`
+  }
+  return out
+}
+
+/**
+ * Both answers complete, same status, same allow-listed header values and the same body bytes:
+ * a match whatever the rules say (analyze's own shortcut), found before any task is built.
+ */
+function identical (p: CapturedSide, c: CapturedSide, headers: readonly string[]): boolean {
+  if (p.error !== null || c.error !== null || p.truncated || c.truncated || p.status !== c.status || p.bytes !== c.bytes) return false
+  for (const name of headers) if (headerValues(p.headers, name) !== headerValues(c.headers, name)) return false
+  return p.bytes === 0 || p.body().equals(c.body())
+}
+
 function side (c: CapturedSide): SideData {
   return { status: c.status, headers: c.headers, body: c.truncated || c.error !== null ? new Uint8Array(0) : c.body(), truncated: c.truncated, error: c.error, durationMs: c.durationMs }
 }
@@ -125,6 +147,13 @@ export class ComparisonEngine {
       pair.release?.()
       this.overloaded++
       this.#hook(pair, 'skipped', { outcome: 'skipped', reason: 'overloaded', detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null })
+      return
+    }
+    if (!inWorker && pair.secondary === null && identical(pair.primary, pair.candidate, this.#rules.get(pair.route).headers) && !this.#wantHashes()) {
+      // The healthy candidate's common case: no task, no copies, no parse.
+      pair.release?.()
+      this.fields.record(pair.route, IDENTICAL.diffs)
+      this.#hook(pair, 'match', IDENTICAL)
       return
     }
     const task: AnalyzeTask = {

@@ -17,6 +17,8 @@ export class FieldStats {
   readonly maxRoutes: number
   readonly maxPaths: number
   #routes: Map<string, { compared: number, paths: Map<string, FieldCount> }>
+  /** the route recorded last: already the most recent, nothing to reorder */
+  #last: string | null
 
   /**
    * @param maxRoutes routes tracked (least recently updated dropped) @default 500
@@ -26,6 +28,7 @@ export class FieldStats {
     this.maxRoutes = maxRoutes
     this.maxPaths = maxPaths
     this.#routes = new Map()
+    this.#last = null
   }
 
   /** Counts one comparison of the route and the paths that differed in it. */
@@ -34,11 +37,14 @@ export class FieldStats {
     if (r === undefined) {
       if (this.#routes.size >= this.maxRoutes) this.#routes.delete(this.#routes.keys().next().value as string)
       r = { compared: 0, paths: new Map() }
-    } else {
+      this.#routes.set(route, r)
+    } else if (this.#last !== route) {
       this.#routes.delete(route)
+      this.#routes.set(route, r)
     }
-    this.#routes.set(route, r)
+    this.#last = route
     r.compared++
+    if (diffs.length === 0) return
     const now = Date.now()
     const seen = new Set<string>()
     for (const d of diffs) {
@@ -74,5 +80,6 @@ export class FieldStats {
 
   reset (): void {
     this.#routes.clear()
+    this.#last = null
   }
 }

@@ -35,12 +35,17 @@ abstract class LabelledMetric<C> {
   readonly aggregator = 'sum'
   readonly labelNames: readonly string[]
   protected readonly children: Map<string, C>
+  /** label value → … → child, one level per label: a lookup builds no key string */
+  readonly #tree: Map<string, unknown>
+  #unlabelled: C | null
 
   constructor (opts: { name: string, help: string, labelNames?: readonly string[], registers: Registry[] }) {
     this.name = opts.name
     this.help = opts.help
     this.labelNames = opts.labelNames ?? []
     this.children = new Map()
+    this.#tree = new Map()
+    this.#unlabelled = null
     for (const r of opts.registers) r.registerMetric(this as never)
   }
 
@@ -48,16 +53,36 @@ abstract class LabelledMetric<C> {
 
   /** The child for these label values (in labelNames order), created on first use. */
   labels (...values: string[]): C {
-    const key = values.join('\u0000')
-    let child = this.children.get(key)
+    const last = values.length - 1
+    if (last < 0) return this.#unlabelled ?? (this.#unlabelled = this.#add(values))
+    let level = this.#tree
+    for (let i = 0; i < last; i++) {
+      let next = level.get(values[i]) as Map<string, unknown> | undefined
+      if (next === undefined) {
+        next = new Map()
+        level.set(values[i], next)
+      }
+      level = next
+    }
+    let child = level.get(values[last]) as C | undefined
     if (child === undefined) {
-      child = this.create(labelsOf(this.labelNames, values))
-      this.children.set(key, child)
+      child = this.#add(values)
+      level.set(values[last], child)
     }
     return child
   }
 
-  reset (): void { this.children.clear() }
+  #add (values: string[]): C {
+    const child = this.create(labelsOf(this.labelNames, values))
+    this.children.set(values.join('\u0000'), child)
+    return child
+  }
+
+  reset (): void {
+    this.children.clear()
+    this.#tree.clear()
+    this.#unlabelled = null
+  }
 }
 
 /** A labelled counter. */

@@ -28,6 +28,8 @@ export class Metrics {
   readonly buildInfo: Gauge<'version'>
   readonly mirrorDecisions: FastCounter
   readonly mirrorInflight: Gauge
+  /** mirrors in flight now; paritygate_mirror_inflight reports it */
+  mirrorInflightNow = 0
   readonly candidateErrors: Counter<'reason'>
   readonly configReloads: Counter<'result'>
   readonly comparisons: FastCounter
@@ -66,7 +68,9 @@ export class Metrics {
       labelNames: ['route', 'decision'],
       registers
     })
-    this.mirrorInflight = new Gauge({ name: 'paritygate_mirror_inflight', help: 'Mirrored requests awaiting the candidate', registers })
+    // Read at scrape time: prom-client's set() allocates, and the mirror changes the count twice per request.
+    const metrics = this
+    this.mirrorInflight = new Gauge({ name: 'paritygate_mirror_inflight', help: 'Mirrored requests awaiting the candidate', registers, collect () { this.set(metrics.mirrorInflightNow) } })
     this.candidateErrors = new Counter({
       name: 'paritygate_candidate_errors_total',
       help: 'Candidate exchanges that ended without a complete answer, by reason',

@@ -104,3 +104,18 @@ test('captures should stay within mirror.maxCaptureBytes and compare.maxQueueByt
   ok(await eventually(async () => await metric(roomy, 'paritygate_comparisons_total{route="GET /c",outcome="match"}') === 1))
   ok(await eventually(() => roomy.app.proxyState.mirror?.budget.used === 0))
 })
+
+test('comparison should take identical bytes as a match only when status and allow-listed headers agree too', async (t) => {
+  const body = '{"id":1,"ok":true}'
+  const primary = await createUpstream(t, (_req, res) => { res.writeHead(200, { 'content-type': 'application/json', 'x-trace': 'p' }).end(body) })
+  const candidate = await createUpstream(t, (req, res) => {
+    const status = req.url?.startsWith('/status') === true ? 201 : 200
+    const type = req.url?.startsWith('/type') === true ? 'application/problem+json' : 'application/json'
+    res.writeHead(status, { 'content-type': type, 'x-trace': 'c' }).end(body)
+  })
+  const proxy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 } })
+  for (const path of ['/same/1', '/same/2', '/type/1', '/status/1']) await (await request(`${proxy.url}${path}`)).body.dump()
+  ok(await eventually(async () => await metric(proxy, 'paritygate_comparisons_total{route="GET /status/:id",outcome="mismatch"}') === 1))
+  strictEqual(await metric(proxy, 'paritygate_comparisons_total{route="GET /same/:id",outcome="match"}'), 2, 'x-trace is not in compare.headers')
+  strictEqual(await metric(proxy, 'paritygate_comparisons_total{route="GET /type/:id",outcome="mismatch"}'), 1, 'content-type is')
+})
