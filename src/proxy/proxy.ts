@@ -23,6 +23,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 /** Errors that mean the pooled connection was already closed by the primary when the request went out. */
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
+const NO_HEADERS: string[] = []
 
 /** Everything the live path needs, built once at boot. */
 export interface ProxyState {
@@ -201,6 +202,7 @@ class PrimaryExchange implements Dispatcher.DispatchHandler, Expiring {
   }
 
   onData (chunk: Buffer): boolean {
+    if (this.res.destroyed) return false // the client left; the exchange is being aborted
     this.deadlineList?.touch(this)
     if (this.chunks !== null) {
       // A small body goes out whole in onComplete; the mirror copies it after that.
@@ -305,6 +307,11 @@ class PrimaryExchange implements Dispatcher.DispatchHandler, Expiring {
       this.abort?.()
       this.job?.primaryEnd(performance.now() - this.dispatchedAt, 'client_aborted')
     }
+    // Over: drop references (see MirrorJob.dispose; undici may keep this handler a while longer).
+    this.job = null
+    this.chunks = null
+    this.responseHeaders = null
+    this.headers = NO_HEADERS
   }
 }
 
