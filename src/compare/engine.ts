@@ -42,6 +42,8 @@ export interface ExchangePair {
   secondary: CapturedSide | null
   /** gives the captured bytes back (called once the bodies are compared, or moved to a worker) */
   release?: () => void
+  /** takes back the body buffers a comparison worker returns, for reuse */
+  recycle?: (buffers: readonly ArrayBuffer[]) => void
 }
 
 /** What the engine reports for each exchange; app.ts wires it to metrics, the gate windows and logs. */
@@ -176,9 +178,10 @@ export class ComparisonEngine {
         if (buffer !== null && !transfer.includes(buffer)) transfer.push(buffer)
       }
       this.#queuedBytes += size
-      pool.run(task, transfer).then((r) => {
+      pool.run(task, transfer).then(({ result, buffers }) => {
         this.#queuedBytes -= size
-        this.#finish(pair, task, r)
+        pair.recycle?.(buffers)
+        this.#finish(pair, task, result)
       }, () => {})
       pair.release?.()
     } else {

@@ -5,7 +5,10 @@ import { Worker } from 'node:worker_threads'
 import { type AnalyzeResult, type AnalyzeTask } from './analyze.ts'
 import { type RuleConfig } from './rules.ts'
 
-interface Pending { resolve: (r: AnalyzeResult) => void }
+/** A worker's answer, with the large body buffers it hands back for reuse. */
+export interface WorkerAnswer { result: AnalyzeResult, buffers: ArrayBuffer[] }
+
+interface Pending { resolve: (r: WorkerAnswer) => void }
 
 /** What every worker compiles at start: the rule configs and the redaction settings. */
 export interface WorkerSetup { rules: { global: RuleConfig, routes: Record<string, RuleConfig> }, redact: { headers: string[], fields: string[] } }
@@ -24,8 +27,8 @@ class Slot {
 
 /**
  * Runs {@link analyze} in `size` worker threads, least busy first. A worker that dies fails its
- * tasks as `comparator_error` and is replaced. Bodies are copied to the worker (they live in
- * pooled socket buffers that cannot be transferred).
+ * tasks as `comparator_error` and is replaced. Capture buffers of their own are moved to the
+ * worker and back (no copy on either side); other bodies are copied.
  */
 export class WorkerPool {
   readonly size: number
@@ -50,14 +53,14 @@ export class WorkerPool {
       : new Worker(WORKER_URL, { workerData: this.#setup })
     worker.unref()
     const slot = new Slot(worker)
-    worker.on('message', (msg: { id: number, result: AnalyzeResult }) => {
+    worker.on('message', (msg: { id: number, result: AnalyzeResult, buffers?: ArrayBuffer[] }) => {
       const p = slot.pending.get(msg.id)
       if (p === undefined) return
       slot.pending.delete(msg.id)
-      p.resolve(msg.result)
+      p.resolve({ result: msg.result, buffers: msg.buffers ?? [] })
     })
     const fail = (why: string) => {
-      for (const p of slot.pending.values()) p.resolve({ outcome: 'error', reason: 'comparator_error', detail: why, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null })
+      for (const p of slot.pending.values()) p.resolve({ result: { outcome: 'error', reason: 'comparator_error', detail: why, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null }, buffers: [] })
       slot.pending.clear()
       const i = this.#slots.indexOf(slot)
       if (i !== -1 && !this.#closed) this.#slots[i] = this.#spawn()
@@ -74,8 +77,11 @@ export class WorkerPool {
     return n
   }
 
-  /** Runs one task; `transfer` lists ArrayBuffers of the task that move to the worker (detached here). */
-  run (task: AnalyzeTask, transfer: ArrayBuffer[] = []): Promise<AnalyzeResult> {
+  /**
+   * Runs one task; `transfer` lists ArrayBuffers of the task that move to the worker (detached
+   * here). The answer brings the task's large body buffers back, for reuse.
+   */
+  run (task: AnalyzeTask, transfer: ArrayBuffer[] = []): Promise<WorkerAnswer> {
     let slot = this.#slots[0]
     for (const s of this.#slots) if (s.pending.size < slot.pending.size) slot = s
     const id = this.#next++
@@ -83,7 +89,7 @@ export class WorkerPool {
       slot.pending.set(id, { resolve })
       slot.worker.ref()
       slot.worker.postMessage({ id, task }, transfer)
-    }).finally(() => { if (slot.pending.size === 0) slot.worker.unref() }) as Promise<AnalyzeResult>
+    }).finally(() => { if (slot.pending.size === 0) slot.worker.unref() }) as Promise<WorkerAnswer>
   }
 
   async close (): Promise<void> {

@@ -6,19 +6,50 @@ export type MirrorDecision = 'mirrored' | 'sampled_out' | 'unsafe_method' | 'bod
 /** Why a candidate exchange failed; the `reason` label of paritygate_candidate_errors_total. */
 export type CandidateErrorReason = 'timeout' | 'connect' | 'reset' | 'parse' | 'too_large' | 'overloaded' | 'shutdown' | 'client_aborted' | 'other'
 
+/** Below this size a capture buffer comes from Node's shared allocation pool (Buffer.poolSize / 2). */
+const POOLED_BELOW = Buffer.poolSize >>> 1
+/** From this size on, capture buffers come in size classes and are recycled (CaptureBudget.take). */
+export const RECYCLED_FROM = 64 * 1024
+const MIB = 1024 * 1024
+
+/** The capacity a capture of `size` bytes gets: `size` below RECYCLED_FROM, else the next of 2^k and 1.5 × 2^k. */
+export function sizeClass (size: number): number {
+  if (size < RECYCLED_FROM) return size
+  let c = RECYCLED_FROM
+  for (;;) {
+    if (c >= size) return c
+    if (c * 1.5 >= size) return c * 1.5
+    c *= 2
+  }
+}
+
 /**
  * Bytes held by captures in flight and waiting for comparison, under one cap for the process:
  * whatever candidates do, and however far comparison falls behind, captures cannot hold more.
+ *
+ * It also recycles the large capture buffers. Each mirrored 5 MB answer used to be a new 5 MB
+ * ArrayBuffer for the primary's copy and another for the candidate's; V8 meets that much new
+ * external memory with full GCs on the live path's thread (39 in 11 s instead of 6 in the
+ * comparison benchmark). Buffers from RECYCLED_FROM up come in size classes, are moved to a
+ * comparison worker and back with its answer, and wait here, up to `maxIdle` bytes, for the next
+ * capture. (SharedArrayBuffers instead, shared rather than moved, measured worse: a capture then
+ * holds its bytes until the worker is done, so later captures hit the budget and are cut off.)
  */
-/** Below this size a capture buffer comes from Node's shared allocation pool (Buffer.poolSize / 2). */
-const POOLED_BELOW = Buffer.poolSize >>> 1
-
 export class CaptureBudget {
   readonly max: number
   used: number
-  constructor (max: number) {
+  /** idle recycled buffers kept at most, in bytes */
+  readonly maxIdle: number
+  idleBytes: number
+  readonly #idle: Map<number, ArrayBuffer[]>
+
+  /** @param maxIdle @default half of `max`, at most 32 MiB */
+  constructor (max: number, maxIdle: number = Math.min(32 * MIB, Math.floor(max / 2))) {
     this.max = max
     this.used = 0
+    this.maxIdle = maxIdle
+    this.idleBytes = 0
+    this.#idle = new Map()
   }
 
   reserve (n: number): boolean {
@@ -29,6 +60,25 @@ export class CaptureBudget {
 
   release (n: number): void {
     this.used = Math.max(0, this.used - n)
+  }
+
+  /** A buffer of sizeClass(size) bytes (size ≥ RECYCLED_FROM), recycled when one is idle. Not reserved here. */
+  take (size: number): Buffer {
+    const cls = sizeClass(size)
+    const idle = this.#idle.get(cls)?.pop()
+    if (idle === undefined) return Buffer.allocUnsafeSlow(cls)
+    this.idleBytes -= cls
+    return Buffer.from(idle)
+  }
+
+  /** Keeps a capture buffer nobody reads any more for a later take(); ignores what it cannot reuse. */
+  give (ab: ArrayBuffer): void {
+    const n = ab.byteLength
+    if (n < RECYCLED_FROM || sizeClass(n) !== n || this.idleBytes + n > this.maxIdle) return // detached (0), foreign, or enough kept
+    let list = this.#idle.get(n)
+    if (list === undefined) this.#idle.set(n, list = [])
+    list.push(ab)
+    this.idleBytes += n
   }
 }
 
@@ -86,16 +136,28 @@ export class CapturedResponse {
   }
 
   #grow (size: number): boolean {
-    const extra = size - (this.buf?.length ?? 0)
+    const capacity = sizeClass(size)
+    const extra = capacity - (this.buf?.length ?? 0)
     if (this.budget !== null && !this.budget.reserve(extra)) return false
     this.reserved += extra
     // Small bodies (the common case) come from Node's shared pool: a buffer of its own per capture
     // costs an ArrayBuffer allocation and a finaliser each, which showed as GC in the live p99.
-    // Large ones get their own, so that they can be moved to a worker.
-    const next = size < POOLED_BELOW ? Buffer.allocUnsafe(size) : Buffer.allocUnsafeSlow(size)
-    if (this.buf !== null) this.buf.copy(next, 0, 0, this.bytes)
+    // Large ones get their own (recycled through the budget), so that they can be moved to a worker.
+    const next = size < POOLED_BELOW
+      ? Buffer.allocUnsafe(size)
+      : size >= RECYCLED_FROM && this.budget !== null ? this.budget.take(size) : Buffer.allocUnsafeSlow(capacity)
+    if (this.buf !== null) {
+      this.buf.copy(next, 0, 0, this.bytes)
+      this.#recycle()
+    }
     this.buf = next
     return true
+  }
+
+  /** Hands a large buffer of its own back to the budget for reuse (never a slice of Node's pool). */
+  #recycle (): void {
+    const buf = this.buf
+    if (buf !== null && buf.length >= RECYCLED_FROM && buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) this.budget?.give(buf.buffer as ArrayBuffer)
   }
 
   /** The body (a view, no copy). */
@@ -110,10 +172,14 @@ export class CapturedResponse {
     return buf.buffer as ArrayBuffer
   }
 
-  /** Gives the bytes back to the budget and drops the buffer. */
+  /**
+   * Gives the bytes back to the budget and drops the buffer, which the budget may hand to a later
+   * capture: call it only once nothing reads body() any more (or the buffer went to a worker).
+   */
   release (): void {
     if (this.reserved > 0) this.budget?.release(this.reserved)
     this.reserved = 0
+    this.#recycle()
     this.buf = null
   }
 
@@ -150,6 +216,12 @@ export class MirrorPair {
     this.primary.release()
     this.candidate.release()
     this.secondary?.release()
+  }
+
+  /** Takes back the buffers a comparison worker returns (they were this pair's, moved there). */
+  recycle (buffers: readonly ArrayBuffer[]): void {
+    const budget = this.primary.budget
+    if (budget !== null) for (const b of buffers) budget.give(b)
   }
 }
 

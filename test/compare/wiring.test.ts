@@ -87,8 +87,9 @@ test('comparison should compare large bodies in a worker thread and survive host
 
 test('captures should stay within mirror.maxCaptureBytes and compare.maxQueueBytes, skipping what does not fit', async (t) => {
   const body = JSON.stringify({ pad: 'x'.repeat(300_000) })
-  const primary = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body))
-  const candidate = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body))
+  const headers = { 'content-type': 'application/json', 'content-length': String(body.length) }
+  const primary = await createUpstream(t, (_req, res) => res.writeHead(200, headers).end(body))
+  const candidate = await createUpstream(t, (_req, res) => res.writeHead(200, headers).end(body))
   const tight = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100, maxCaptureBytes: 400_000 } })
   for (let i = 0; i < 3; i++) strictEqual((await (await request(`${tight.url}/a`)).body.text()).length, body.length, 'users get the whole body')
   ok(await eventually(async () => await metric(tight, 'paritygate_comparisons_total{route="GET /a",outcome="skipped"}') === 3))
@@ -103,6 +104,13 @@ test('captures should stay within mirror.maxCaptureBytes and compare.maxQueueByt
   await (await request(`${roomy.url}/c`)).body.text()
   ok(await eventually(async () => await metric(roomy, 'paritygate_comparisons_total{route="GET /c",outcome="match"}') === 1))
   ok(await eventually(() => roomy.app.proxyState.mirror?.budget.used === 0))
+  // Both 300 KB capture buffers went to the worker and came back for the next captures.
+  const budget = roomy.app.proxyState.mirror?.budget
+  ok(await eventually(() => budget?.idleBytes === 2 * 384 * 1024), `idle ${budget?.idleBytes}`)
+  const idle = budget?.idleBytes
+  await (await request(`${roomy.url}/c`)).body.text()
+  ok(await eventually(async () => await metric(roomy, 'paritygate_comparisons_total{route="GET /c",outcome="match"}') === 2), 'a recycled buffer holds only its new body')
+  ok(await eventually(() => budget?.idleBytes === idle && budget?.used === 0), 'the second pair needed no new buffer')
 })
 
 test('comparison should take identical bytes as a match only when status and allow-listed headers agree too', async (t) => {
