@@ -23,5 +23,5 @@ USER node
 EXPOSE 8000 9000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["node", "dist/cli.js", "healthcheck"]
 # A larger young generation: fewer scavenges per second on the live path (p99 at 2,000 req/s: 2.7 -> 1.9 ms here).
-ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/cli.js"]
+ENTRYPOINT ["node", "--max-semi-space-size=32", "--single-threaded-gc", "dist/cli.js"]
 CMD ["serve"]

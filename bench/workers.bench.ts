@@ -28,7 +28,7 @@ async function upstream (name: string): Promise<{ child: Child, url: string }> {
 async function paritygate (workers: number, primary: string, candidate: string | null): Promise<{ child: Child, url: string, admin: string }> {
   const port = await freePort()
   const admin = await freePort()
-  const args = ['--max-semi-space-size=32', join(ROOT, 'dist/cli.js'), 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', '--workers', String(workers)]
+  const args = ['--max-semi-space-size=32', '--single-threaded-gc', join(ROOT, 'dist/cli.js'), 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', '--workers', String(workers)]
   if (candidate !== null) args.push('--candidate', candidate, '--mirror-percent', '100')
   const child = startChild({ name: `paritygate-w${workers}`, cpu: null, command: process.execPath, args })
   await waitForStatus(`http://127.0.0.1:${admin}/healthz/ready`, 30_000, () => child.process.exitCode === null)

@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
+#!/usr/bin/env -S node --max-semi-space-size=32 --single-threaded-gc
 /* The command line: parse flags, load config, run serve / demo / check-config. Exit 2 on any bad input. */
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'

@@ -23,7 +23,7 @@ test('Dockerfile should be multi-stage on an LTS Node image, non-root, with port
   }
   ok(lines.includes('USER node'), 'runs as the unprivileged node user')
   ok(lines.includes('EXPOSE 8000 9000'))
-  ok(lines.includes('ENTRYPOINT ["node", "--max-semi-space-size=32", "dist/cli.js"]'))
+  ok(lines.includes('ENTRYPOINT ["node", "--max-semi-space-size=32", "--single-threaded-gc", "dist/cli.js"]'))
   match(dockerfile, /HEALTHCHECK .*CMD \["node", "dist\/cli\.js", "healthcheck"\]/)
   ok(!/curl|wget/.test(dockerfile), 'the healthcheck needs no curl')
   const runtime = dockerfile.slice(dockerfile.lastIndexOf('FROM '))

@@ -46,7 +46,7 @@ export async function startParitygate (primary: string, extra: string[], cpu: nu
   const port = await freePort()
   const admin = await freePort()
   // As shipped (Dockerfile ENTRYPOINT, the bin's shebang): a 32 MiB young generation.
-  const args = ['--max-semi-space-size=32', CLI_DIST, 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`,
+  const args = ['--max-semi-space-size=32', '--single-threaded-gc', CLI_DIST, 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`,
     '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', ...extra]
   const child = startChild({ name, cpu, command: process.execPath, args })
   const adminUrl = `http://127.0.0.1:${admin}`
