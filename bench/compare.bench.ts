@@ -2,7 +2,7 @@
 //
 // Usage: npm run bench:compare    (node --import tsx bench/compare.bench.ts)
 // Env (defaults): ROUNDS=3 FIXED_DURATION=10 (s per run) RATE=1000 (live req/s) CONNECTIONS=50 BIG_RATE=5 (/big per s)
-//   BIG_BYTES=5000000 WARMUP=3 (s per target)
+//   BIG_BYTES=5000000 WARMUP=3 (s per target) MATCH_LOAD=1 (0: the off run leaves its candidate idle)
 //   WORKER_CPU=N (diagnostic, unset by default): after the warm-up, moves the busiest non-main thread of
 //   paritygate-compare-on (its comparison worker) to core N with `taskset -p`, to tell the worker's competition
 //   for core 0 apart from the comparison's cost on the main thread.
@@ -13,9 +13,12 @@
 // `big` (GET /big) mirrors 100 % in paritygate-compare-on and 0 % in paritygate-compare-off. The comparison
 // worker thread is pinned with the process, so it competes with the live path for core 0.
 // Each run: bench/fixed-rate.ts sends RATE req/s to /items/1 (1 KiB) while this process sends BIG_RATE GET /big
-// per second (open loop, at most 4 in flight) through the same proxy. /metrics is scraped just before and just
-// after (prom-client resets its event-loop delay histogram on each scrape, so nodejs_eventloop_lag_p99_seconds
-// covers the run), and again once the comparison queue is empty, for the comparison counters.
+// per second (open loop, at most 4 in flight) through the same proxy; in the off run this process also
+// fetches the same /big stream from the candidate upstream directly (MATCH_LOAD), so that the load core
+// (generator and upstreams) does the same work in both runs and only the proxy's work differs. /metrics is
+// scraped just before and just after (prom-client resets its event-loop delay histogram on each scrape, so
+// nodejs_eventloop_lag_p99_seconds covers the run), and again once the comparison queue is empty, for the
+// comparison counters.
 // Writes bench/.out/compare-bench-<date>.json and .md, and prints the tables and PASS/FAIL checks.
 import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
@@ -44,6 +47,8 @@ const settings = {
   bigRate: envNumber('BIG_RATE', 5),
   bigBytes: Math.max(1024, envNumber('BIG_BYTES', 5_000_000)),
   warmupS: envNumber('WARMUP', 3),
+  /** the off run also fetches /big from its candidate directly, so both runs load the load core alike */
+  matchLoad: process.env.MATCH_LOAD !== '0',
   workerCpu: process.env.WORKER_CPU === undefined || process.env.WORKER_CPU === '' ? null : envNumber('WORKER_CPU', 1)
 }
 
@@ -154,6 +159,10 @@ async function runOnce (target: Running, durationS: number): Promise<Run> {
   let rssPeak = groupRssBytes(pgid)
   const rssTimer = setInterval(() => { rssPeak = Math.max(rssPeak, groupRssBytes(pgid)) }, 1000)
   const big = bigLoop(new URL(target.url).origin, settings.bigRate)
+  // Matched load on the load core: with mirroring off nobody asks the candidate upstream for /big,
+  // and its serving 25 MB/s in the mirroring-on run slowed the generator beside it (generator lag
+  // p99 2.7 vs 3.3 ms). So the off run fetches the same /big stream from its candidate directly.
+  const control = target.name === OFF && settings.matchLoad && target.candidateUrl !== undefined ? bigLoop(target.candidateUrl, settings.bigRate) : null
   let fixed: FixedRateResult
   let cpu
   try {
@@ -164,6 +173,7 @@ async function runOnce (target: Running, durationS: number): Promise<Run> {
     clearInterval(rssTimer)
   }
   const bigResult = await big.stop()
+  await control?.stop()
   const right = await scrape(admin)
   const queueAtEnd = total(right, 'paritygate_compare_queue')
   const settleMs = await settle(admin)

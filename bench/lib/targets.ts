@@ -92,6 +92,8 @@ export interface Running {
   pgid: number | null
   /** paritygate's admin origin (GET /metrics), else null */
   adminUrl: string | null
+  /** the origin of this target's candidate upstream, if it has one */
+  candidateUrl?: string
   spec: TargetSpec | null
   stop: () => Promise<void>
 }
@@ -184,6 +186,7 @@ export async function startTarget (spec: TargetSpec, upstream: Running): Promise
           url: handle.url,
           pgid: handle.child.process.pid ?? null,
           adminUrl: handle.adminUrl,
+          candidateUrl: candidate?.origin,
           spec,
           async stop () {
             await stopChild(handle.child)
