@@ -4,6 +4,7 @@ import { createServer, type AddressInfo } from 'node:net'
 import { test } from 'node:test'
 import { performance } from 'node:perf_hooks'
 import { request } from 'undici'
+import { validateConfig } from '../../src/config/index.ts'
 import { startProxy, type StartedProxy } from '../helpers/proxy.ts'
 import { createTcpUpstream, createUpstream } from '../helpers/upstream.ts'
 
@@ -151,4 +152,15 @@ test('proxy should apply primary.timeoutMs to a request still waiting for a pool
   strictEqual(first.statusCode, 504)
   strictEqual(second.statusCode, 504)
   await Promise.all([first.body.dump(), second.body.dump()])
+})
+
+test('proxy should apply a reloaded primary.timeoutMs to new requests', { timeout: 10_000 }, async (t) => {
+  const upstream = await createTcpUpstream(t)
+  const proxy = await startProxy(t, { primary: { url: upstream.url, timeoutMs: 60_000 } })
+  const notes = proxy.app.reload(validateConfig({ ...proxy.config, primary: { ...proxy.config.primary, timeoutMs: 150 } }))
+  deepStrictEqual(notes, [])
+  const t0 = performance.now()
+  await expectGatewayError(proxy, 504, 'PARITYGATE_ERR_PRIMARY_TIMEOUT')
+  const took = performance.now() - t0
+  ok(took >= 140 && took < 3000, `answered after ${took} ms, not 60 s`)
 })
