@@ -69,18 +69,27 @@ export function renderSide (side: SideData, redactor: Redactor, maxChars: number
   return { status: side.status, headers: redactor.headerObject(side.headers), body: body.text, bodyTruncated: body.truncated, durationMs: Math.round(side.durationMs * 1000) / 1000 }
 }
 
+/** What the byte-identical shortcut looks at: status, flat headers, body bytes. */
+export type Answer = Pick<SideData, 'status' | 'headers' | 'body'>
+
+/** The values of one header in a flat list (name, value, …), in order, joined as the comparator sees them. */
+function headerValues (flat: readonly string[], name: string): string | null {
+  let out: string | null = null
+  for (let i = 0; i < flat.length; i += 2) {
+    if (flat[i].length === name.length && flat[i].toLowerCase() === name) out = out === null ? flat[i + 1] : `${out},${flat[i + 1]}`
+  }
+  return out
+}
+
 /**
  * Byte-identical answers (same status, same allow-listed header values, same body bytes) are equal
  * whatever the rules say: the common case for a healthy candidate costs a memcmp, not two parses.
+ * @param names allow-listed header names, lowercased
  */
-function identical (a: Exchange, b: Exchange, headers: readonly string[]): boolean {
-  if (a.status !== b.status || !a.body.equals(b.body)) return false
-  for (const name of headers) {
-    const x = a.headers[name]
-    const y = b.headers[name]
-    if (x !== y && String(x) !== String(y)) return false
-  }
-  return true
+export function sameAnswer (a: Answer, b: Answer, names: readonly string[]): boolean {
+  if (a.status !== b.status || a.body.byteLength !== b.body.byteLength) return false
+  for (const name of names) if (headerValues(a.headers, name) !== headerValues(b.headers, name)) return false
+  return Buffer.compare(a.body, b.body) === 0
 }
 
 /**
@@ -97,21 +106,19 @@ export function analyze (task: AnalyzeTask, rules: RuleSet, redactor: Redactor):
   const compiled = rules.get(task.route)
   try {
     const pe = exchange(p)
-    const ce = exchange(c)
     let noisePaths: string[] | null = null
     const s = task.secondary
     if (s !== null && s.error === null && !s.truncated) {
-      const se = exchange(s)
-      if (identical(pe, se, compiled.headers)) noisePaths = []
+      if (sameAnswer(p, s, compiled.headers)) noisePaths = []
       else {
-        const noise = compareExchanges(pe, se, compiled)
+        const noise = compareExchanges(pe, exchange(s), compiled)
         noisePaths = noise.outcome === 'match' || noise.outcome === 'mismatch' ? noise.diffs.map((d) => d.path) : null
       }
     }
-    if (task.hashes !== true && identical(pe, ce, compiled.headers)) {
+    if (task.hashes !== true && sameAnswer(p, c, compiled.headers)) {
       return { outcome: 'match', reason: null, detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths, sample: null }
     }
-    const cmp = compareExchanges(pe, ce, compiled)
+    const cmp = compareExchanges(pe, exchange(c), compiled)
     let sample: AnalyzeResult['sample'] = null
     if (task.render && cmp.outcome === 'mismatch') {
       sample = { primary: renderSide(p, redactor, task.maxBodyChars, compiled.maxBodyBytes), candidate: renderSide(c, redactor, task.maxBodyChars, compiled.maxBodyBytes) }

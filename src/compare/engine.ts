@@ -5,7 +5,7 @@
  * fields as `noise`, and keeps field counts, redacted samples and the optional NDJSON file.
  */
 import { type FrozenConfig } from '../config/index.ts'
-import { analyze, type AnalyzeResult, type AnalyzeTask, type SideData } from './analyze.ts'
+import { analyze, sameAnswer, type AnalyzeResult, type AnalyzeTask, type SideData } from './analyze.ts'
 import { FieldStats } from './field-stats.ts'
 import { signature } from './json-diff.ts'
 import { MismatchLog } from './mismatch-log.ts'
@@ -52,23 +52,13 @@ export type OutcomeHook = (pair: ExchangePair, outcome: FinalOutcome, result: An
 /** The outcome of byte-identical answers; shared, never modified. */
 const IDENTICAL: AnalyzeResult = Object.freeze({ outcome: 'match', reason: null, detail: null, diffs: Object.freeze([]) as unknown as AnalyzeResult['diffs'], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null })
 
-/** The values of one header in a flat list (name, value, …), in order, joined as the comparator sees them. */
-function headerValues (flat: readonly string[], name: string): string | null {
-  let out: string | null = null
-  for (let i = 0; i < flat.length; i += 2) {
-    if (flat[i].length === name.length && flat[i].toLowerCase() === name) out = out === null ? flat[i + 1] : `${out},${flat[i + 1]}`
-  }
-  return out
-}
-
 /**
- * Both answers complete, same status, same allow-listed header values and the same body bytes:
- * a match whatever the rules say (analyze's own shortcut), found before any task is built.
+ * Both answers complete and byte-identical (analyze's own shortcut, sameAnswer): a match whatever
+ * the rules say, found before any task is built.
  */
 function identical (p: CapturedSide, c: CapturedSide, headers: readonly string[]): boolean {
-  if (p.error !== null || c.error !== null || p.truncated || c.truncated || p.status !== c.status || p.bytes !== c.bytes) return false
-  for (const name of headers) if (headerValues(p.headers, name) !== headerValues(c.headers, name)) return false
-  return p.bytes === 0 || p.body().equals(c.body())
+  if (p.error !== null || c.error !== null || p.truncated || c.truncated || p.bytes !== c.bytes) return false
+  return sameAnswer({ status: p.status, headers: p.headers, body: p.body() }, { status: c.status, headers: c.headers, body: c.body() }, headers)
 }
 
 function side (c: CapturedSide): SideData {
