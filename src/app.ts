@@ -49,7 +49,8 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
       }
     },
     inflight: (count) => { metrics.mirrorInflightNow = count },
-    pair: (pair) => engine()?.submit(pair)
+    pair: (pair) => engine()?.submit(pair),
+    room: (bytes) => engine()?.hasRoom(bytes) ?? true
   }
 }
 

@@ -128,13 +128,25 @@ export class ComparisonEngine {
   get queued (): number { return this.#queued }
 
   /**
+   * Whether an exchange of about `bytes` (both bodies) would be taken now rather than shed as
+   * `overloaded`: the mirror asks when the candidate announces a large body, so that a body the
+   * comparison would throw away is never received.
+   */
+  hasRoom (bytes: number): boolean {
+    if (this.#queued >= this.#maxQueue) return false
+    return this.#pool === null || bytes < this.#workerMinBytes || this.#queuedBytes + bytes <= this.#maxQueueBytes
+  }
+
+  /**
    * Compares one exchange; returns at once. Bodies of `workerMinBytes` or more go to a worker
    * thread; with the queue full (in exchanges, or in bytes for the workers), the exchange is
    * `skipped` (reason `overloaded`), never held.
    */
   submit (pair: ExchangePair): void {
     const size = pair.primary.bytes + pair.candidate.bytes + (pair.secondary?.bytes ?? 0)
-    const inWorker = this.#pool !== null && size >= this.#workerMinBytes
+    // A failed or cut-off side is classified without parsing anything: never worth a worker.
+    const comparable = pair.primary.error === null && pair.candidate.error === null && !pair.primary.truncated && !pair.candidate.truncated
+    const inWorker = this.#pool !== null && comparable && size >= this.#workerMinBytes
     if (this.#queued >= this.#maxQueue || (inWorker && this.#queuedBytes + size > this.#maxQueueBytes)) {
       pair.release?.()
       this.overloaded++

@@ -153,7 +153,15 @@ export class MirrorJob implements Dispatcher.DispatchHandler, Expiring {
 
   onHeaders (status: number, raw: Buffer[]): boolean {
     if (status < 200) return true
-    captureHeaders(this.candidate, status, raw)
+    const c = this.candidate
+    captureHeaders(c, status, raw)
+    if (c.expected >= SHED_FROM && !this.controller.observer.room(2 * c.expected)) {
+      // The comparison is full: a body it would shed is not worth receiving on the live thread,
+      // nor the primary's worth copying.
+      this.primary.abandon()
+      this.cancel(OVER_BUDGET)
+      return false
+    }
     return true
   }
 
@@ -203,6 +211,9 @@ export class MirrorJob implements Dispatcher.DispatchHandler, Expiring {
     this.maybeDeliver()
   }
 }
+
+/** Candidate bodies announced this large or larger are shed at their headers when the comparison is full. */
+const SHED_FROM = 64 * 1024
 
 /** Status and headers of an upstream answer; the body buffer is sized from Content-Length. */
 function captureHeaders (into: CapturedResponse, status: number, raw: Buffer[]): void {

@@ -102,6 +102,8 @@ export class CapturedResponse {
   budget: CaptureBudget | null
   buf: Buffer | null
   reserved: number
+  /** the announced Content-Length, or -1 */
+  expected: number
 
   constructor (limit = Infinity, budget: CaptureBudget | null = null) {
     this.status = 0
@@ -114,11 +116,13 @@ export class CapturedResponse {
     this.budget = budget
     this.buf = null
     this.reserved = 0
+    this.expected = -1
   }
 
   /** Sizes the buffer for a body of `n` bytes (from Content-Length) before it arrives. */
   expect (n: number): void {
-    if (n > 0 && n <= this.limit && this.buf === null) this.#grow(n)
+    this.expected = n
+    if (n > 0 && n <= this.limit && this.buf === null && !this.truncated) this.#grow(n)
   }
 
   /** Copies a chunk in; false once the body is over the limit or the budget (then nothing is kept). */
@@ -126,8 +130,7 @@ export class CapturedResponse {
     if (this.truncated) return false
     const need = this.bytes + chunk.length
     if (need > this.limit || (need > (this.buf?.length ?? 0) && !this.#grow(Math.min(this.limit, Math.max(need, 2 * (this.buf?.length ?? 512)))))) {
-      this.truncated = true
-      this.release()
+      this.abandon()
       return false
     }
     ;(this.buf as Buffer).set(chunk, this.bytes)
@@ -158,6 +161,12 @@ export class CapturedResponse {
   #recycle (): void {
     const buf = this.buf
     if (buf !== null && buf.length >= RECYCLED_FROM && buf.byteOffset === 0 && buf.buffer.byteLength === buf.length) this.budget?.give(buf.buffer as ArrayBuffer)
+  }
+
+  /** Stops capturing: nothing more is kept, and the bytes go back to the budget. */
+  abandon (): void {
+    this.truncated = true
+    this.release()
   }
 
   /** The body (a view, no copy). */
@@ -237,4 +246,6 @@ export interface MirrorObserver {
   inflight: (count: number) => void
   /** both answers complete; called from setImmediate, off the live path */
   pair: (pair: MirrorPair) => void
+  /** whether the comparison would take a pair of about `bytes` now (asked when the candidate announces a large body) */
+  room: (bytes: number) => boolean
 }

@@ -96,9 +96,12 @@ test('captures should stay within mirror.maxCaptureBytes and compare.maxQueueByt
   strictEqual(tight.app.proxyState.mirror?.budget.used, 0, 'every reserved byte was given back')
 
   const queue = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, compare: { maxQueueBytes: 100_000 } })
-  await (await request(`${queue.url}/b`)).body.text()
+  strictEqual((await (await request(`${queue.url}/b`)).body.text()).length, body.length, 'users get the whole body')
   ok(await eventually(async () => await metric(queue, 'paritygate_comparisons_total{route="GET /b",outcome="skipped"}') === 1))
-  strictEqual(queue.app.engine?.overloaded, 1)
+  // The comparison could not take 2 x 300 KB: the candidate was cut off at its headers, its body never read.
+  strictEqual(await metric(queue, 'paritygate_candidate_errors_total{reason="overloaded"}'), 1)
+  strictEqual(queue.app.engine?.overloaded, 0, 'nothing reached the comparison queue')
+  ok(await eventually(() => queue.app.proxyState.mirror?.budget.used === 0))
 
   const roomy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 } })
   await (await request(`${roomy.url}/c`)).body.text()
