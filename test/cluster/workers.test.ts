@@ -33,6 +33,18 @@ async function drive (url: string, count: number) {
   await pool.close()
 }
 
+/** /metrics once `count` comparisons are counted (or after 10 s, for the assertions to say what is missing). */
+async function settled (admin: string, count: number): Promise<string> {
+  let text = ''
+  for (let i = 0; i < 100; i++) {
+    text = await (await request(`${admin}/metrics`)).body.text()
+    const compared = Object.values(series(text, 'paritygate_comparisons_total{')).reduce((a, b) => a + b, 0)
+    if (compared >= count) break
+    await sleep(100)
+  }
+  return text
+}
+
 function series (text: string, prefix: string): Record<string, number> {
   const out: Record<string, number> = {}
   for (const l of text.split('\n')) if (l.startsWith(prefix)) { const at = l.lastIndexOf(' '); out[l.slice(0, at)] = Number(l.slice(at + 1)) }
@@ -47,8 +59,10 @@ test('--workers 2 should give the same counts and gate evidence as --workers 1 f
   for (const workers of [1, 2]) {
     const g = await group(t, workers, primary, candidate)
     await drive(g.proxy, 2000)
-    await sleep(400) // the workers' batches reach the primary every 100 ms
-    const metrics = await (await request(`${g.admin}/metrics`)).body.text()
+    // Mirrors end after their primaries, and the workers' batches reach the primary every 100 ms:
+    // wait (on a loaded machine, longer than a fixed pause) until all 2,000 are compared.
+    const metrics = await settled(g.admin, 2000)
+    await sleep(300) // and the gate windows' last batch
     const gate = await (await request(`${g.admin}/api/v1/gate?window=5m`)).body.json() as { checks: { mismatch: { compared: number, mismatched: number }, errors: { mirrored: number } } }
     const fields = await (await request(`${g.admin}/api/v1/fields`)).body.json() as { fields: Array<{ path: string, count: number }> }
     results.push({
