@@ -20,7 +20,6 @@
 // nodejs_eventloop_lag_p99_seconds covers the run), and again once the comparison queue is empty, for the
 // comparison counters.
 // Writes bench/.out/compare-bench-<date>.json and .md, and prints the tables and PASS/FAIL checks.
-import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { build } from 'hdr-histogram-js'
 import { Pool } from 'undici'
@@ -28,7 +27,7 @@ import { execFileSync } from 'node:child_process'
 import { installCleanup } from './lib/children.ts'
 import { busiestThread, groupRssBytes } from './lib/cpu.ts'
 import { ensureBuilt } from './lib/paritygate.ts'
-import { envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, startWatchdog, stopAll, withCpu, writeOut } from './lib/harness.ts'
+import { envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, announce, stopAll, withCpu, writeOut } from './lib/harness.ts'
 import { byLabel, delta, scrape, total, type Sample } from './lib/metrics.ts'
 import { median } from './lib/report.ts'
 import { checkTarget, selectTargets, startTarget, startUpstream, type Running } from './lib/targets.ts'
@@ -276,12 +275,9 @@ async function main (): Promise<void> {
   // the comparison backlog of the mirroring target may take a second per /big to drain
   const perRun = settings.fixedDurationS + 1 + 5 + (settings.fixedDurationS + 1) * settings.bigRate
   const runs = specs.length * (settings.warmupS * (1 + settings.bigRate) + 10 + settings.rounds * (perRun + 5))
-  const limitS = Math.ceil(runs * 1.5 + 180)
-  log(`${specs.map((s) => s.name).join(', ')}; ${JSON.stringify(settings)}; about ${Math.round(runs / 60)} min, hard limit ${limitS} s`)
-  const watchdog = startWatchdog(limitS)
+  const { watchdog, loadBefore } = announce(specs, settings, runs, 180)
 
   const started: Running[] = []
-  const loadBefore = loadavg()
   try {
     const upstream = await startUpstream('upstream', 0, { BIG: 'primary', BIG_BYTES: String(settings.bigBytes) })
     started.push(upstream)

@@ -12,11 +12,10 @@
 // its process group, sampled each second, peak and end of run) and, for paritygate, the mirror decisions and
 // candidate errors scraped from the admin /metrics before and after each run.
 // Writes bench/.out/mirror-bench-<date>.json and .md, and prints the tables and PASS/FAIL checks.
-import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { installCleanup } from './lib/children.ts'
 import { groupRssBytes } from './lib/cpu.ts'
-import { ensureTools, envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, startTargets, startWatchdog, stopAll, withCpu, writeOut } from './lib/harness.ts'
+import { ensureTools, envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, startTargets, announce, stopAll, withCpu, writeOut } from './lib/harness.ts'
 import { byLabel, delta, scrape, total, type Sample } from './lib/metrics.ts'
 import { ensureBuilt } from './lib/paritygate.ts'
 import { markdownThroughput, median, summarise, type Round, type Summary } from './lib/report.ts'
@@ -248,12 +247,9 @@ async function main (): Promise<void> {
   const slow = specs.filter((s) => s.candidate !== undefined && s.candidate !== 'closed' && s.candidate.delayMs > 0).length
   const runs = specs.length * (settings.warmupS + 1 + settings.rounds * (settings.durationS + settings.fixedDurationS + 4)) +
     slow * settings.rounds * 2 * 8
-  const limitS = Math.ceil(runs * 1.5 + 120)
-  log(`${specs.map((s) => s.name).join(', ')}; ${JSON.stringify(settings)}; about ${Math.round(runs / 60)} min, hard limit ${limitS} s`)
-  const watchdog = startWatchdog(limitS)
+  const { watchdog, loadBefore } = announce(specs, settings, runs)
 
   const started: Running[] = []
-  const loadBefore = loadavg()
   try {
     const upstream = await startUpstream('upstream', 0)
     started.push(upstream)

@@ -9,11 +9,10 @@
 // upstream sharing its core with the load generator: the ceiling this layout allows, not the machine's.
 // Rounds are interleaved (each round runs every target, in a rotated order) and the table shows medians.
 // Writes the raw rounds to bench/.out/proxy-bench-<date>.json and prints a markdown table for bench/RESULTS.md.
-import { loadavg } from 'node:os'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { runAutocannonRate } from './lib/autocannon-rate.ts'
 import { installCleanup } from './lib/children.ts'
-import { ensureTools, envNumber, fixedRate as runFixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, startTargets, startWatchdog, stopAll, withCpu, writeOut } from './lib/harness.ts'
+import { ensureTools, envNumber, fixedRate as runFixedRate, log, pinSelfToLoadCore, rotate, runMain, runMeta, startTargets, announce, stopAll, withCpu, writeOut } from './lib/harness.ts'
 import { ensureBuilt } from './lib/paritygate.ts'
 import { markdownFixedRate, markdownRatios, markdownThroughput, ratios, summarise, type Round } from './lib/report.ts'
 import { CPU_LOAD, selectTargets, startUpstream, type Running } from './lib/targets.ts'
@@ -43,12 +42,9 @@ async function main (): Promise<void> {
   pinSelfToLoadCore()
 
   const runs = specs.length * (settings.warmupS + settings.rounds * (settings.durationS + 2 * (settings.fixedDurationS + 1) + 3))
-  const limitS = Math.ceil(runs * 1.5 + 120)
-  log(`${specs.map((s) => s.name).join(', ')}; ${JSON.stringify(settings)}; about ${Math.round(runs / 60)} min, hard limit ${limitS} s`)
-  const watchdog = startWatchdog(limitS)
+  const { watchdog, loadBefore } = announce(specs, settings, runs)
 
   const started: Running[] = []
-  const loadBefore = loadavg()
   try {
     const upstream = await startUpstream('upstream', 0)
     started.push(upstream)

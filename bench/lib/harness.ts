@@ -92,6 +92,16 @@ export function startWatchdog (limitS: number): NodeJS.Timeout {
   return watchdog
 }
 
+/**
+ * Logs what is about to run and how long it should take, arms the watchdog at 1.5 × the estimate
+ * plus `slackS`, and notes the load average before anything starts (for runMeta).
+ */
+export function announce (specs: ReadonlyArray<{ name: string }>, settings: object, estimateS: number, slackS = 120): { watchdog: NodeJS.Timeout, loadBefore: number[] } {
+  const limitS = Math.ceil(estimateS * 1.5 + slackS)
+  log(`${specs.map((s) => s.name).join(', ')}; ${JSON.stringify(settings)}; about ${Math.round(estimateS / 60)} min, hard limit ${limitS} s`)
+  return { watchdog: startWatchdog(limitS), loadBefore: loadavg() }
+}
+
 /** What every results file records about the run's conditions. */
 export function runMeta (command: string, settings: object, loadBefore: number[]): Record<string, unknown> {
   return {
