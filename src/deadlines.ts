@@ -17,6 +17,23 @@ export interface Expiring {
   expire: () => void
 }
 
+/** The link fields of Expiring, initialised once for every class whose instances sit in a DeadlineList. */
+export abstract class WithDeadline implements Expiring {
+  deadlineAt: number
+  deadlinePrev: Expiring | null
+  deadlineNext: Expiring | null
+  deadlineList: DeadlineList | null
+
+  constructor () {
+    this.deadlineAt = 0
+    this.deadlinePrev = null
+    this.deadlineNext = null
+    this.deadlineList = null
+  }
+
+  abstract expire (): void
+}
+
 /**
  * Items that expire `ms` after they were added or last touched. All share one length, so the list
  * is in deadline order when items are appended: adding, touching and removing are O(1), and one

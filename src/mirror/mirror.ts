@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { Pool, type Dispatcher } from 'undici'
 import { type FrozenConfig } from '../config/index.ts'
-import { DeadlineList, type Expiring } from '../deadlines.ts'
+import { DeadlineList, WithDeadline } from '../deadlines.ts'
 import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
@@ -60,7 +60,7 @@ const BREAKER_FAILURES = new Set<CandidateErrorReason>(['timeout', 'connect', 'r
  * One mirrored request: the candidate exchange (an undici dispatch handler, callback API) and
  * the capture of both answers. Every field is assigned in the constructor.
  */
-export class MirrorJob implements Dispatcher.DispatchHandler, Expiring {
+export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandler {
   controller: MirrorController
   route: string
   method: string
@@ -77,12 +77,9 @@ export class MirrorJob implements Dispatcher.DispatchHandler, Expiring {
   abort: ((err?: Error) => void) | null
   abortReason: MirrorAbort | null
   captureLimit: number
-  deadlineAt: number
-  deadlinePrev: Expiring | null
-  deadlineNext: Expiring | null
-  deadlineList: DeadlineList | null
 
   constructor (controller: MirrorController, route: string, method: string, path: string, requestId: string, headers: string[], captureLimit: number) {
+    super()
     this.controller = controller
     this.route = route
     this.method = method
@@ -99,10 +96,6 @@ export class MirrorJob implements Dispatcher.DispatchHandler, Expiring {
     this.abort = null
     this.abortReason = null
     this.captureLimit = captureLimit
-    this.deadlineAt = 0
-    this.deadlinePrev = null
-    this.deadlineNext = null
-    this.deadlineList = null
   }
 
   /** Starts the candidate exchange with its deadline (connect, headers and a slow-drip body included). */
@@ -231,7 +224,7 @@ function captureHeaders (into: CapturedResponse, status: number, raw: Buffer[]):
  * fields that differ between two answers of v1 are noise (Diffy's idea, without a second
  * deployment). Same deadline and size cap as the candidate; its failures are not the candidate's.
  */
-class SecondaryExchange implements Dispatcher.DispatchHandler, Expiring {
+class SecondaryExchange extends WithDeadline implements Dispatcher.DispatchHandler {
   job: MirrorJob
   pool: Dispatcher
   headers: string[]
@@ -239,12 +232,9 @@ class SecondaryExchange implements Dispatcher.DispatchHandler, Expiring {
   done: boolean
   startedAt: number
   abort: ((err?: Error) => void) | null
-  deadlineAt: number
-  deadlinePrev: Expiring | null
-  deadlineNext: Expiring | null
-  deadlineList: DeadlineList | null
 
   constructor (job: MirrorJob, pool: Dispatcher, headers: string[]) {
+    super()
     this.job = job
     this.pool = pool
     this.headers = headers
@@ -252,10 +242,6 @@ class SecondaryExchange implements Dispatcher.DispatchHandler, Expiring {
     this.done = false
     this.startedAt = 0
     this.abort = null
-    this.deadlineAt = 0
-    this.deadlinePrev = null
-    this.deadlineNext = null
-    this.deadlineList = null
   }
 
   dispatch (): void {

@@ -4,7 +4,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { type Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import { errors, type Dispatcher } from 'undici'
-import { type DeadlineList, type Expiring } from '../deadlines.ts'
+import { type DeadlineList, WithDeadline } from '../deadlines.ts'
 import {
   PARITYGATE_ERR_BAD_FRAMING, PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_METHOD_UNSUPPORTED, PARITYGATE_ERR_PRIMARY_TIMEOUT,
   PARITYGATE_ERR_PRIMARY_UNAVAILABLE, PARITYGATE_ERR_UPGRADE_UNSUPPORTED
@@ -77,7 +77,7 @@ function httpReason (status: number): string {
  * callback API, which undici 7's core calls directly, without the wrapper the newer API needs).
  * Every field is assigned in the constructor so that V8 keeps one shape.
  */
-class PrimaryExchange implements Dispatcher.DispatchHandler, Expiring {
+class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler {
   state: ProxyState
   req: IncomingMessage
   res: ServerResponse
@@ -97,12 +97,9 @@ class PrimaryExchange implements Dispatcher.DispatchHandler, Expiring {
   retried: boolean
   done: boolean
   flushScheduled: boolean
-  deadlineAt: number
-  deadlinePrev: Expiring | null
-  deadlineNext: Expiring | null
-  deadlineList: DeadlineList | null
 
   constructor (state: ProxyState, req: IncomingMessage, res: ServerResponse, requestId: string, headers: string[], body: Readable | null, route: string | null, job: MirrorJob | null, startedAt: number) {
+    super()
     this.state = state
     this.req = req
     this.res = res
@@ -122,10 +119,6 @@ class PrimaryExchange implements Dispatcher.DispatchHandler, Expiring {
     this.retried = false
     this.done = false
     this.flushScheduled = false
-    this.deadlineAt = 0
-    this.deadlinePrev = null
-    this.deadlineNext = null
-    this.deadlineList = null
     res.once('close', this.onClientClose)
   }
 
