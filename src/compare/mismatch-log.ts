@@ -1,5 +1,5 @@
 /* An optional NDJSON file of mismatches (redacted samples), rotated by size, never blocking or growing without bound. */
-import { createWriteStream, renameSync, statSync, type WriteStream } from 'node:fs'
+import { createWriteStream, fstatSync, openSync, renameSync, type WriteStream } from 'node:fs'
 
 /**
  * Appends one JSON line per mismatch. When the file passes `maxBytes` it is rotated
@@ -23,10 +23,18 @@ export class MismatchLog {
     this.#size = 0
   }
 
-  #open (): WriteStream {
+  #open (): WriteStream | null {
     if (this.#stream === null) {
-      try { this.#size = statSync(this.path).size } catch { this.#size = 0 }
-      this.#stream = createWriteStream(this.path, { flags: 'a', mode: 0o600 })
+      // Opened here, synchronously (once per file): a stream that opens its path later could open
+      // the next file's name after a rotation renamed this one, and mix the two files' lines.
+      let fd: number
+      try {
+        fd = openSync(this.path, 'a', 0o600)
+      } catch {
+        return null
+      }
+      this.#size = fstatSync(fd).size
+      this.#stream = createWriteStream(this.path, { fd, flags: 'a' })
       this.#stream.on('error', () => { this.dropped++ })
     }
     return this.#stream
@@ -48,7 +56,7 @@ export class MismatchLog {
     const line = JSON.stringify(record) + '\n'
     if (this.#size + line.length > this.maxBytes && this.#size > 0) this.#rotate()
     const stream = this.#open()
-    if (stream.writableLength > 1024 * 1024) {
+    if (stream === null || stream.writableLength > 1024 * 1024) {
       this.dropped++
       return
     }
