@@ -11,7 +11,7 @@ import { request } from 'undici'
 import { installCleanup, readJsonLine, startChild, stopChild, type Child } from './lib/children.ts'
 import { groupCpuSeconds } from './lib/cpu.ts'
 import { freePort, waitForStatus } from './lib/net.ts'
-import { ensureBuilt, ROOT } from './lib/paritygate.ts'
+import { ensureBuilt, NODE_FLAGS, ROOT } from './lib/paritygate.ts'
 import { median } from './lib/report.ts'
 import { runWrk } from './lib/wrk.ts'
 
@@ -28,7 +28,7 @@ async function upstream (name: string): Promise<{ child: Child, url: string }> {
 async function paritygate (workers: number, primary: string, candidate: string | null): Promise<{ child: Child, url: string, admin: string }> {
   const port = await freePort()
   const admin = await freePort()
-  const args = ['--max-semi-space-size=32', '--single-threaded-gc', join(ROOT, 'dist/cli.js'), 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', '--workers', String(workers)]
+  const args = [...NODE_FLAGS, join(ROOT, 'dist/cli.js'), 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`, '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', '--workers', String(workers)]
   if (candidate !== null) args.push('--candidate', candidate, '--mirror-percent', '100')
   const child = startChild({ name: `paritygate-w${workers}`, cpu: null, command: process.execPath, args })
   await waitForStatus(`http://127.0.0.1:${admin}/healthz/ready`, 30_000, () => child.process.exitCode === null)

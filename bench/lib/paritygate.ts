@@ -32,6 +32,14 @@ export async function ensureBuilt (log: (line: string) => void): Promise<void> {
   if (!existsSync(CLI_DIST)) throw new Error('npm run build succeeded but dist/cli.js is still missing')
 }
 
+/**
+ * Node flags paritygate runs with, as shipped (Dockerfile ENTRYPOINT, the bin's shebang). The env
+ * PARITYGATE_NODE_FLAGS (space-separated) replaces them, to try a V8 setting side by side.
+ */
+export const NODE_FLAGS = process.env.PARITYGATE_NODE_FLAGS === undefined
+  ? ['--max-semi-space-size=32', '--single-threaded-gc']
+  : process.env.PARITYGATE_NODE_FLAGS.split(' ').filter(Boolean)
+
 export interface ParitygateHandle {
   child: Child
   url: string
@@ -45,8 +53,7 @@ export interface ParitygateHandle {
 export async function startParitygate (primary: string, extra: string[], cpu: number, name = 'paritygate'): Promise<ParitygateHandle> {
   const port = await freePort()
   const admin = await freePort()
-  // As shipped (Dockerfile ENTRYPOINT, the bin's shebang): a 32 MiB young generation.
-  const args = ['--max-semi-space-size=32', '--single-threaded-gc', CLI_DIST, 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`,
+  const args = [...NODE_FLAGS, CLI_DIST, 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`,
     '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', ...extra]
   const child = startChild({ name, cpu, command: process.execPath, args })
   const adminUrl = `http://127.0.0.1:${admin}`
