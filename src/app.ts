@@ -50,7 +50,12 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
     },
     inflight: (count) => { metrics.mirrorInflightNow = count },
     pair: (pair) => engine()?.submit(pair),
-    room: (bytes) => engine()?.hasRoom(bytes) ?? true
+    room: (bytes) => engine()?.hasRoom(bytes) ?? true,
+    fetch: (route, spec, spare, onDone, giveBack) => {
+      const remote = engine()?.fetchCandidate(spec, spare, onDone, giveBack) ?? null
+      if (remote !== null) metrics.mirrorOffloaded.labels(route).inc()
+      return remote
+    }
   }
 }
 

@@ -13,7 +13,8 @@ import { NoiseLearner } from './noise.ts'
 import { Redactor, placeholder } from './redact.ts'
 import { RuleSet, ruleConfigs } from './rule-set.ts'
 import { Sample, SampleStore } from './samples.ts'
-import { WorkerPool } from './worker-pool.ts'
+import { type FetchDone, type FetchSpec } from '../mirror/types.ts'
+import { RemoteBody, WorkerPool } from './worker-pool.ts'
 
 /** An outcome as the gate and the metrics count it. */
 export type FinalOutcome = 'match' | 'mismatch' | 'noise' | 'error' | 'skipped'
@@ -29,6 +30,8 @@ export interface CapturedSide {
   body: () => Buffer
   /** the body's own ArrayBuffer, when it can be moved to a worker without a copy */
   transferable?: () => ArrayBuffer | null
+  /** the body is held by the mirror's I/O thread (a RemoteBody from fetchCandidate), not here */
+  remote?: object | null
 }
 
 /** A mirrored exchange, both (or three, with a noise baseline) answers complete. */
@@ -63,6 +66,14 @@ function identical (p: CapturedSide, c: CapturedSide, headers: readonly string[]
 
 function side (c: CapturedSide): SideData {
   return { status: c.status, headers: c.headers, body: c.truncated || c.error !== null ? new Uint8Array(0) : c.body(), truncated: c.truncated, error: c.error, durationMs: c.durationMs }
+}
+
+/** The comparison workers of a config (none with compare.workers 0), with the mirror's I/O thread when it offloads. */
+function workerPool (config: FrozenConfig, rules: ReturnType<typeof ruleConfigs>): WorkerPool | null {
+  if (config.compare.workers === 0) return null
+  const pool = new WorkerPool(config.compare.workers, { rules, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } })
+  if (config.mirror.offloadFromBytes > 0) pool.startIo()
+  return pool
 }
 
 /** The path without query values: `?token=abc` may be a secret. */
@@ -112,7 +123,7 @@ export class ComparisonEngine {
     this.workerTasks = 0
     this.#rules = new RuleSet(configs)
     this.#redactor = new Redactor(config.redact.headers, config.redact.fields)
-    this.#pool = c.workers > 0 ? new WorkerPool(c.workers, { rules: configs, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } }) : null
+    this.#pool = workerPool(config, configs)
     this.#workerMinBytes = c.workerMinBytes
     this.#maxQueue = c.maxQueue
     this.#maxQueueBytes = c.maxQueueBytes
@@ -137,6 +148,17 @@ export class ComparisonEngine {
     return this.#pool === null || bytes < this.#workerMinBytes || this.#queuedBytes + bytes <= this.#maxQueueBytes
   }
 
+  /** Whether candidate exchanges can be offloaded now (the I/O thread runs). */
+  get ioReady (): boolean { return this.#pool?.ioReady ?? false }
+
+  /**
+   * Starts a candidate exchange in the I/O thread of the comparison workers, whose answer goes
+   * from there straight to a worker: null when there are no workers or the thread is not up.
+   */
+  fetchCandidate (spec: FetchSpec, spare: ArrayBuffer | null, onDone: (done: FetchDone) => void, giveBack: (buffer: ArrayBuffer) => void): RemoteBody | null {
+    return this.#pool?.fetch(spec, spare, onDone, giveBack) ?? null
+  }
+
   /**
    * Compares one exchange; returns at once. Bodies of `workerMinBytes` or more go to a worker
    * thread; with the queue full (in exchanges, or in bytes for the workers), the exchange is
@@ -146,13 +168,18 @@ export class ComparisonEngine {
     const size = pair.primary.bytes + pair.candidate.bytes + (pair.secondary?.bytes ?? 0)
     // A failed or cut-off side is classified without parsing anything: never worth a worker.
     const comparable = pair.primary.error === null && pair.candidate.error === null && !pair.primary.truncated && !pair.candidate.truncated
-    const inWorker = this.#pool !== null && comparable && size >= this.#workerMinBytes
-    if (this.#queued >= this.#maxQueue || (inWorker && this.#queuedBytes + size > this.#maxQueueBytes)) {
+    const remote = pair.candidate.remote instanceof RemoteBody ? pair.candidate.remote : null
+    const inWorker = this.#pool !== null && comparable && (size >= this.#workerMinBytes || remote !== null)
+    // A body held by the I/O thread of workers replaced since (a reload) is gone: the pair cannot be compared.
+    const lost = remote !== null && remote.pool !== this.#pool
+    if (lost || this.#queued >= this.#maxQueue || (inWorker && this.#queuedBytes + size > this.#maxQueueBytes)) {
+      remote?.drop()
       pair.release?.()
       this.overloaded++
       this.#hook(pair, 'skipped', { outcome: 'skipped', reason: 'overloaded', detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null })
       return
     }
+    if (!inWorker) remote?.drop()
     if (!inWorker && pair.secondary === null && identical(pair.primary, pair.candidate, this.#rules.get(pair.route).headers) && !this.#wantHashes()) {
       // The healthy candidate's common case: no task, no copies, no parse.
       pair.release?.()
@@ -180,7 +207,8 @@ export class ComparisonEngine {
         if (buffer !== null && !transfer.includes(buffer)) transfer.push(buffer)
       }
       this.#queuedBytes += size
-      pool.run(task, transfer).then(({ result, buffers }) => {
+      const answer = remote === null ? pool.run(task, transfer) : pool.runRemote(remote, task, transfer)
+      answer.then(({ result, buffers }) => {
         this.#queuedBytes -= size
         pair.recycle?.(buffers)
         this.#finish(pair, task, result)
@@ -242,7 +270,7 @@ export class ComparisonEngine {
     this.#rules = new RuleSet(configs)
     this.#redactor = new Redactor(config.redact.headers, config.redact.fields)
     const old = this.#pool
-    this.#pool = config.compare.workers > 0 ? new WorkerPool(config.compare.workers, { rules: configs, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } }) : null
+    this.#pool = workerPool(config, configs)
     old?.close().catch(() => {})
     this.#workerMinBytes = config.compare.workerMinBytes
     this.#maxQueue = config.compare.maxQueue

@@ -1,28 +1,66 @@
 /* A small pool of comparison worker threads, so that large bodies never block the event loop the live path runs on. */
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
+import { MessageChannel, Worker } from 'node:worker_threads'
 import { type AnalyzeResult, type AnalyzeTask } from './analyze.ts'
+import { type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
+import { type IoRequest } from './io-worker.ts'
 import { type RuleConfig } from './rules.ts'
 
 /** A worker's answer, with the large body buffers it hands back for reuse. */
 export interface WorkerAnswer { result: AnalyzeResult, buffers: ArrayBuffer[] }
 
-interface Pending { resolve: (r: WorkerAnswer) => void }
+interface Pending {
+  resolve: (r: WorkerAnswer) => void
+  /** the task goes through the I/O thread, which adds the candidate's body */
+  viaIo: boolean
+}
 
 /** What every worker compiles at start: the rule configs and the redaction settings. */
 export interface WorkerSetup { rules: { global: RuleConfig, routes: Record<string, RuleConfig> }, redact: { headers: string[], fields: string[] } }
 
-/** The worker script beside this module: `.ts` under tsx in development, `.js` in dist/. */
-const WORKER_URL = new URL(`./worker${extname(fileURLToPath(import.meta.url))}`, import.meta.url)
+const EXT = extname(fileURLToPath(import.meta.url))
+/** The worker scripts beside this module: `.ts` under tsx in development, `.js` in dist/. */
+const WORKER_URL = new URL(`./worker${EXT}`, import.meta.url)
+const IO_WORKER_URL = new URL(`./io-worker${EXT}`, import.meta.url)
+
+function startWorker (url: URL, workerData: unknown): Worker {
+  // Under tsx (tests, development) a worker does not inherit the TypeScript loader: register it first.
+  const worker = url.pathname.endsWith('.ts')
+    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`, { eval: true, workerData })
+    : new Worker(url, { workerData })
+  worker.unref()
+  return worker
+}
+
+function failed (detail: string): WorkerAnswer {
+  return { result: { outcome: 'error', reason: 'comparator_error', detail, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null }, buffers: [] }
+}
 
 class Slot {
   worker: Worker
+  index: number
   pending: Map<number, Pending>
-  constructor (worker: Worker) {
+  constructor (worker: Worker, index: number) {
     this.worker = worker
+    this.index = index
     this.pending = new Map()
   }
+}
+
+/** A candidate's answer the I/O thread received and holds until it is forwarded to a comparison worker, or dropped. */
+export class RemoteBody {
+  readonly id: number
+  readonly pool: WorkerPool
+  constructor (id: number, pool: WorkerPool) {
+    this.id = id
+    this.pool = pool
+  }
+
+  /** Cuts the exchange short (its `done` still comes) or drops the body received. */
+  cancel (): void { this.pool.io({ type: 'cancel', id: this.id }) }
+  /** The pair will not be compared: free the body. */
+  drop (): void { this.pool.io({ type: 'drop', id: this.id }) }
 }
 
 /**
@@ -36,6 +74,12 @@ export class WorkerPool {
   #slots: Slot[]
   #next: number
   #closed: boolean
+  /** the mirror's I/O thread (WorkerPool.startIo) */
+  #io: Worker | null
+  #ioReady: boolean
+  #fetches: Map<number, (done: FetchDone) => void>
+  /** per offloaded exchange, until its body is compared or dropped: where the buffer goes back to */
+  #giveBack: Map<number, (buffer: ArrayBuffer) => void>
 
   constructor (size: number, setup: WorkerSetup) {
     this.size = size
@@ -43,16 +87,17 @@ export class WorkerPool {
     this.#slots = []
     this.#next = 0
     this.#closed = false
-    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn())
+    this.#io = null
+    this.#ioReady = false
+    this.#fetches = new Map()
+    this.#giveBack = new Map()
+    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(i))
   }
 
-  #spawn (): Slot {
-    // Under tsx (tests, development) a worker does not inherit the TypeScript loader: register it first.
-    const worker = WORKER_URL.pathname.endsWith('.ts')
-      ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(WORKER_URL.href)}) })`, { eval: true, workerData: this.#setup })
-      : new Worker(WORKER_URL, { workerData: this.#setup })
-    worker.unref()
-    const slot = new Slot(worker)
+  #spawn (index: number): Slot {
+    const worker = startWorker(WORKER_URL, this.#setup)
+    const slot = new Slot(worker, index)
+    if (this.#io !== null) this.#connect(slot, this.#io)
     worker.on('message', (msg: { id: number, result: AnalyzeResult, buffers?: ArrayBuffer[] }) => {
       const p = slot.pending.get(msg.id)
       if (p === undefined) return
@@ -60,10 +105,10 @@ export class WorkerPool {
       p.resolve({ result: msg.result, buffers: msg.buffers ?? [] })
     })
     const fail = (why: string) => {
-      for (const p of slot.pending.values()) p.resolve({ result: { outcome: 'error', reason: 'comparator_error', detail: why, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null }, buffers: [] })
+      for (const p of slot.pending.values()) p.resolve(failed(why))
       slot.pending.clear()
       const i = this.#slots.indexOf(slot)
-      if (i !== -1 && !this.#closed) this.#slots[i] = this.#spawn()
+      if (i !== -1 && !this.#closed) this.#slots[i] = this.#spawn(i)
     }
     worker.on('error', (err) => fail(`comparison worker failed: ${err.message}`))
     worker.on('exit', (code) => { if (code !== 0 || slot.pending.size > 0) fail(`comparison worker exited with code ${code}`) })
@@ -82,18 +127,124 @@ export class WorkerPool {
    * here). The answer brings the task's large body buffers back, for reuse.
    */
   run (task: AnalyzeTask, transfer: ArrayBuffer[] = []): Promise<WorkerAnswer> {
+    return this.#dispatch(task, transfer, null)
+  }
+
+  /**
+   * Runs one task whose candidate body the I/O thread holds (`remote`): the task goes there, gets
+   * the body, and goes on to a comparison worker; the candidate's bytes never come to this thread.
+   */
+  runRemote (remote: RemoteBody, task: AnalyzeTask, transfer: ArrayBuffer[] = []): Promise<WorkerAnswer> {
+    // The body comes back with the worker's answer, like the primary's.
+    this.#giveBack.delete(remote.id)
+    return this.#dispatch(task, transfer, remote)
+  }
+
+  #dispatch (task: AnalyzeTask, transfer: ArrayBuffer[], remote: RemoteBody | null): Promise<WorkerAnswer> {
     let slot = this.#slots[0]
     for (const s of this.#slots) if (s.pending.size < slot.pending.size) slot = s
     const id = this.#next++
     return new Promise((resolve) => {
-      slot.pending.set(id, { resolve })
+      if (remote !== null && (remote.pool !== this || this.#io === null)) {
+        resolve(failed('the candidate body was lost (comparison workers restarted)'))
+        return
+      }
+      slot.pending.set(id, { resolve, viaIo: remote !== null })
       slot.worker.ref()
-      slot.worker.postMessage({ id, task }, transfer)
+      if (remote === null) slot.worker.postMessage({ id, task }, transfer)
+      else this.io({ type: 'forward', id: remote.id, slot: slot.index, taskId: id, task, transfer }, transfer)
     }).finally(() => { if (slot.pending.size === 0) slot.worker.unref() }) as Promise<WorkerAnswer>
   }
 
+  /**
+   * Starts a candidate exchange in the I/O thread. `spare` (moved there) may hold the body;
+   * `onDone` is called exactly once, when the exchange ends, cancelled or not, and `giveBack`
+   * with the body's buffer if the body is dropped rather than compared.
+   */
+  fetch (spec: FetchSpec, spare: ArrayBuffer | null, onDone: (done: FetchDone) => void, giveBack: (buffer: ArrayBuffer) => void): RemoteBody | null {
+    const io = this.#io
+    // Until the thread runs (and after it died, until it runs again), exchanges stay where they were.
+    if (io === null || !this.#ioReady) {
+      if (io === null) this.startIo()
+      return null
+    }
+    const id = this.#next++
+    this.#fetches.set(id, onDone)
+    this.#giveBack.set(id, giveBack)
+    io.ref()
+    io.postMessage({ type: 'fetch', id, spec, spare }, spare === null ? [] : [spare])
+    return new RemoteBody(id, this)
+  }
+
+  /** Posts to the I/O thread (if it still runs). */
+  io (msg: IoRequest, transfer: ArrayBuffer[] = []): void {
+    this.#io?.postMessage(msg, transfer)
+  }
+
+  #connect (slot: Slot, io: Worker): void {
+    const { port1, port2 } = new MessageChannel()
+    slot.worker.postMessage({ ioPort: port1 }, [port1])
+    io.postMessage({ type: 'port', slot: slot.index, port: port2 }, [port2])
+  }
+
+  /** Whether the I/O thread runs and takes exchanges. */
+  get ioReady (): boolean { return this.#ioReady }
+
+  /** Starts the I/O thread (offloading is configured); it takes exchanges once it runs. */
+  startIo (): void {
+    if (this.#io !== null || this.#closed) return
+    const io = startWorker(IO_WORKER_URL, null)
+    this.#io = io
+    this.#ioReady = false
+    for (const slot of this.#slots) this.#connect(slot, io)
+    io.on('message', (msg: FetchDone | { type: 'spare', id: number, spare: ArrayBuffer } | { type: 'ready' }) => {
+      if (msg.type === 'ready') {
+        this.#ioReady = true
+        return
+      }
+      if (msg.type === 'spare') {
+        this.#giveBack.get(msg.id)?.(msg.spare)
+        this.#giveBack.delete(msg.id)
+        return
+      }
+      if (msg.error !== null) this.#giveBack.delete(msg.id)
+      const onDone = this.#fetches.get(msg.id)
+      if (onDone === undefined) return
+      this.#fetches.delete(msg.id)
+      if (this.#fetches.size === 0) io.unref()
+      onDone(msg)
+    })
+    const fail = (why: string) => {
+      if (this.#io !== io) return
+      this.#io = null
+      this.#ioReady = false
+      this.#endFetches('other')
+      for (const slot of this.#slots) {
+        for (const [id, p] of slot.pending) {
+          if (!p.viaIo) continue
+          slot.pending.delete(id)
+          p.resolve(failed(why))
+        }
+      }
+    }
+    io.on('error', (err) => fail(`mirror I/O thread failed: ${err.message}`))
+    io.on('exit', (code) => fail(`mirror I/O thread exited with code ${code}`))
+  }
+
+  /** Stops the workers; exchanges still in the I/O thread end as `shutdown`. */
   async close (): Promise<void> {
     this.#closed = true
-    await Promise.all(this.#slots.map((s) => s.worker.terminate()))
+    const io = this.#io
+    this.#io = null
+    this.#ioReady = false
+    this.#endFetches('shutdown')
+    await Promise.all([...this.#slots.map((s) => s.worker.terminate()), io?.terminate()])
+  }
+
+  #endFetches (error: CandidateErrorReason): void {
+    const fetches = [...this.#fetches]
+    this.#fetches.clear()
+    this.#giveBack.clear()
+    for (const [id, onDone] of fetches) onDone({ type: 'done', id, status: 0, headers: [], bytes: 0, error, durationMs: 0, spare: null })
   }
 }

@@ -35,7 +35,8 @@ export const defaultConfig = {
     stickyCookie: null,
     shadowHeader: 'x-paritygate-shadow',
     maxEventLoopLagMs: 200,
-    maxCaptureBytes: 64 * 1024 * 1024
+    maxCaptureBytes: 64 * 1024 * 1024,
+    offloadFromBytes: 256 * 1024
   },
   compare: {
     headers: ['content-type'],
@@ -163,7 +164,8 @@ export const schema = {
         stickyCookie: { type: ['string', 'null'], pattern: '^[^;,=\\s]+$', default: defaultConfig.mirror.stickyCookie },
         shadowHeader: { type: 'string', pattern: HEADER_NAME, default: defaultConfig.mirror.shadowHeader },
         maxEventLoopLagMs: ms(defaultConfig.mirror.maxEventLoopLagMs, 10, 60_000),
-        maxCaptureBytes: { type: 'integer', minimum: 0, maximum: 16 * 1024 * 1024 * 1024, default: defaultConfig.mirror.maxCaptureBytes }
+        maxCaptureBytes: { type: 'integer', minimum: 0, maximum: 16 * 1024 * 1024 * 1024, default: defaultConfig.mirror.maxCaptureBytes },
+        offloadFromBytes: { type: 'integer', minimum: 0, default: defaultConfig.mirror.offloadFromBytes }
       }
     },
     compare: {

@@ -124,6 +124,8 @@ export interface MirrorConfig {
   shadowHeader: string
   maxEventLoopLagMs: number
   maxCaptureBytes: number
+  /** bodiless requests on routes whose last answer was this large or larger have the candidate's answer received by the I/O thread; 0: never */
+  offloadFromBytes: number
 }
 
 export interface ProxyConfig {

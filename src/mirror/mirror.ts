@@ -7,8 +7,9 @@ import { type FrozenConfig } from '../config/index.ts'
 import { DeadlineList, WithDeadline } from '../deadlines.ts'
 import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
+import { candidateErrorReason, MirrorAbort } from './errors.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
-import { CaptureBudget, CapturedResponse, MirrorPair, type CandidateErrorReason, type MirrorDecision, type MirrorObserver } from './types.ts'
+import { CaptureBudget, CapturedResponse, MirrorPair, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
 
 /** What the mirror needs to know of a request's route (see proxy/routes.ts RouteMatch). */
 export interface MirrorRoute {
@@ -18,31 +19,8 @@ export interface MirrorRoute {
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
-const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
-const CONNECT_CODES = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])
-const RESET_CODES = new Set(['ECONNRESET', 'UND_ERR_SOCKET', 'EPIPE', 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH'])
 
-/** Maps an error from the candidate exchange to a bounded reason label. */
-export function candidateErrorReason (err: Error & { code?: string }): CandidateErrorReason {
-  const code = err.code ?? ''
-  if (err instanceof MirrorAbort) return err.reason
-  if (TIMEOUT_CODES.has(code)) return 'timeout'
-  if (CONNECT_CODES.has(code)) return 'connect'
-  if (RESET_CODES.has(code)) return 'reset'
-  if (code.startsWith('HPE_') || code === 'UND_ERR_INFO' || err.name === 'HTTPParserError') return 'parse'
-  if (code === 'UND_ERR_RES_EXCEEDED_MAX_SIZE') return 'too_large'
-  return 'other'
-}
-
-/** Why paritygate itself cut a mirror short. */
-class MirrorAbort extends Error {
-  readonly reason: CandidateErrorReason
-  constructor (reason: CandidateErrorReason) {
-    super(`mirror aborted: ${reason}`)
-    this.name = 'MirrorAbort'
-    this.reason = reason
-  }
-}
+export { candidateErrorReason }
 const DEADLINE = new MirrorAbort('timeout')
 const TOO_LARGE = new MirrorAbort('too_large')
 const OVER_BUDGET = new MirrorAbort('overloaded')
@@ -77,6 +55,10 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   abort: ((err?: Error) => void) | null
   abortReason: MirrorAbort | null
   captureLimit: number
+  /** bytes of the route's last answer when they reach mirror.offloadFromBytes (the candidate's goes to the I/O thread), else 0 */
+  offloadSize: number
+  /** the exchange the I/O thread runs, when offloaded */
+  remote: RemoteHandle | null
 
   constructor (controller: MirrorController, route: string, method: string, path: string, requestId: string, headers: string[], captureLimit: number) {
     super()
@@ -96,14 +78,58 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.abort = null
     this.abortReason = null
     this.captureLimit = captureLimit
+    this.offloadSize = 0
+    this.remote = null
   }
 
   /** Starts the candidate exchange with its deadline (connect, headers and a slow-drip body included). */
   dispatch (): void {
     this.startedAt = performance.now()
     this.controller.deadlines.add(this, this.startedAt)
-    this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
+    if (this.offloadSize === 0 || !this.offload()) {
+      this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
+    }
     this.secondary?.dispatch()
+  }
+
+  /**
+   * Hands the candidate exchange to the I/O thread, with capture budget reserved for the largest
+   * body it may take (candidate.maxResponseBytes, given back down to the body's size once it is
+   * in) and an idle capture buffer of the route's usual size lent: the answer's bytes then never
+   * come to this thread. False when the budget cannot take it or there is no such thread
+   * (compare.workers 0): the exchange then runs here.
+   */
+  offload (): boolean {
+    const c = this.controller
+    const reserve = sizeClass(this.captureLimit)
+    if (!c.budget.reserve(reserve)) return false
+    const spare = c.budget.lend(this.offloadSize)
+    this.remote = c.observer.fetch(this.route, c.fetchSpec(this.method, this.path, this.headers), spare, (done) => this.fetched(done), c.giveBack)
+    if (this.remote !== null) {
+      this.candidate.reserved = reserve
+      return true
+    }
+    c.budget.release(reserve)
+    if (spare !== null) c.budget.give(spare)
+    return false
+  }
+
+  /** The I/O thread's exchange ended (once per offload). */
+  fetched (done: FetchDone): void {
+    if (done.spare !== null) this.controller.budget.give(done.spare)
+    // Cut short here already (deadline, shutdown): the I/O thread dropped the body when told.
+    if (this.candidateDone) return
+    const c = this.candidate
+    c.status = done.status
+    c.headers = done.headers
+    c.bytes = done.bytes
+    if (done.error === null) {
+      c.remote = this.remote
+      const held = sizeClass(done.bytes)
+      this.controller.budget.release(c.reserved - held)
+      c.reserved = held
+    }
+    this.finishCandidate(done.error, done.durationMs)
   }
 
   /** All answers are in (primary, candidate and the noise baseline if any): hand the pair on, off the live path. */
@@ -128,13 +154,17 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.secondary = null
     this.headers = NO_HEADERS
     this.body = null
+    this.remote = null
   }
 
   /** Cuts the candidate exchange short for `reason`. */
   cancel (reason: MirrorAbort): void {
     if (this.candidateDone) return
     this.abortReason = reason
-    if (this.abort !== null) this.abort(reason)
+    if (this.remote !== null) {
+      this.remote.cancel()
+      this.finishCandidate(reason.reason)
+    } else if (this.abort !== null) this.abort(reason)
     else this.body?.destroy(reason)
   }
 
@@ -173,12 +203,12 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.finishCandidate(this.abortReason?.reason ?? candidateErrorReason(err))
   }
 
-  finishCandidate (reason: CandidateErrorReason | null): void {
+  finishCandidate (reason: CandidateErrorReason | null, durationMs = performance.now() - this.startedAt): void {
     if (this.candidateDone) return
     this.candidateDone = true
     this.deadlineList?.remove(this)
     const c = this.candidate
-    c.durationMs = performance.now() - this.startedAt
+    c.durationMs = durationMs
     c.error = reason
     if (reason !== null) c.status = 0
     this.controller.finished(this, reason)
@@ -201,6 +231,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.primaryDone = true
     this.primary.durationMs = durationMs
     this.primary.error = error
+    this.controller.noteSize(this.route, Math.max(this.primary.bytes, this.primary.expected))
     this.maybeDeliver()
   }
 }
@@ -364,6 +395,10 @@ export class MirrorController {
   #shuttingDown: boolean
   /** jobs with every answer in, handed on together from one setImmediate */
   #ready: MirrorJob[]
+  #offloadFrom: number
+  /** per route, the size of its last answer, once one reached #offloadFrom (routes are bounded by the config) */
+  #sizes: Map<string, number>
+  #maxHeaderSize: number
 
   constructor (config: FrozenConfig, observer: MirrorObserver, runtime: { enabled: boolean | null, percent: number | null } = { enabled: null, percent: null }, budget?: CaptureBudget) {
     const candidate = config.candidate
@@ -405,6 +440,34 @@ export class MirrorController {
     this.#jobs = new Set()
     this.#shuttingDown = false
     this.#ready = []
+    this.#offloadFrom = config.mirror.offloadFromBytes
+    this.#sizes = new Map()
+    this.#maxHeaderSize = config.proxy.maxHeaderBytes + 4096
+  }
+
+  /** Takes back a capture buffer the I/O thread no longer needs. */
+  giveBack = (buffer: ArrayBuffer): void => { this.budget.give(buffer) }
+
+  /** Learns a route's answer size (from the primary): routes with large answers are offloaded. */
+  noteSize (route: string, bytes: number): void {
+    if (this.#offloadFrom === 0) return
+    if (bytes >= this.#offloadFrom) this.#sizes.set(route, bytes)
+    else this.#sizes.delete(route)
+  }
+
+  /** What the I/O thread needs for one candidate exchange. */
+  fetchSpec (method: string, path: string, headers: string[]): FetchSpec {
+    const c = this.#candidate
+    return {
+      origin: c.url as string,
+      method,
+      path,
+      headers,
+      maxBytes: c.maxResponseBytes,
+      connections: c.connections,
+      connectTimeoutMs: Math.min(c.timeoutMs, 10_000),
+      maxHeaderSize: this.#maxHeaderSize
+    }
   }
 
   /** Hands a complete job on from setImmediate: after this turn's I/O, off the live path. */
@@ -457,6 +520,8 @@ export class MirrorController {
     if (this.#noisePool !== null && !hasBody && SAFE.has(job.method) && randomPick(this.#noisePercent)) {
       job.secondary = new SecondaryExchange(job, this.#noisePool, [...forwarded, this.#config.shadowHeader, '1'])
     }
+    // Bodiless requests on a route whose answers are large: the candidate's answer is received by the I/O thread.
+    if (!hasBody) job.offloadSize = this.#sizes.get(route.name) ?? 0
     let primaryBody: Readable | null = null
     const chunked = hasBody && req.headers['content-length'] === undefined
     if (hasBody) primaryBody = teeBody(req, job, this.#config.maxBodyBytes, chunked)

@@ -64,11 +64,17 @@ export class CaptureBudget {
 
   /** A buffer of sizeClass(size) bytes (size ≥ RECYCLED_FROM), recycled when one is idle. Not reserved here. */
   take (size: number): Buffer {
+    const idle = this.lend(size)
+    return idle === null ? Buffer.allocUnsafeSlow(sizeClass(size)) : Buffer.from(idle)
+  }
+
+  /** An idle buffer of sizeClass(size) bytes, or null: to lend to the I/O thread, which gives it back. */
+  lend (size: number): ArrayBuffer | null {
     const cls = sizeClass(size)
     const idle = this.#idle.get(cls)?.pop()
-    if (idle === undefined) return Buffer.allocUnsafeSlow(cls)
+    if (idle === undefined) return null
     this.idleBytes -= cls
-    return Buffer.from(idle)
+    return idle
   }
 
   /** Keeps a capture buffer nobody reads any more for a later take(); ignores what it cannot reuse. */
@@ -104,6 +110,8 @@ export class CapturedResponse {
   reserved: number
   /** the announced Content-Length, or -1 */
   expected: number
+  /** the body is not here but in the mirror's I/O thread, which hands it to the comparison itself */
+  remote: RemoteHandle | null
 
   constructor (limit = Infinity, budget: CaptureBudget | null = null) {
     this.status = 0
@@ -117,6 +125,7 @@ export class CapturedResponse {
     this.buf = null
     this.reserved = 0
     this.expected = -1
+    this.remote = null
   }
 
   /** Sizes the buffer for a body of `n` bytes (from Content-Length) before it arrives. */
@@ -234,6 +243,41 @@ export class MirrorPair {
   }
 }
 
+/** A candidate exchange run by the mirror's I/O thread (compare/io-worker.ts) rather than on the live path's thread. */
+export interface FetchSpec {
+  origin: string
+  method: string
+  path: string
+  headers: string[]
+  /** candidate.maxResponseBytes: a longer body is cut off as `too_large` */
+  maxBytes: number
+  connections: number
+  connectTimeoutMs: number
+  maxHeaderSize: number
+}
+
+/** How an offloaded exchange ended; its body, if any, stays in the I/O thread until compared or dropped. */
+export interface FetchDone {
+  type: 'done'
+  id: number
+  status: number
+  /** lowercased name, value, … */
+  headers: string[]
+  bytes: number
+  error: CandidateErrorReason | null
+  durationMs: number
+  /** a lent buffer (or one of the I/O thread's) that holds no body, for the capture buffer pool */
+  spare: ArrayBuffer | null
+}
+
+/** The mirror's handle on an offloaded exchange and the body the I/O thread holds for it. */
+export interface RemoteHandle {
+  /** cuts the exchange short, or drops the body already received */
+  cancel: () => void
+  /** the pair will not be compared: frees the body */
+  drop: () => void
+}
+
 /**
  * What the mirror reports, implemented by app.ts (metrics now, comparison later). A typed
  * observer rather than diagnostics_channel: the same one-way dependency (mirror/ imports no
@@ -248,4 +292,10 @@ export interface MirrorObserver {
   pair: (pair: MirrorPair) => void
   /** whether the comparison would take a pair of about `bytes` now (asked when the candidate announces a large body) */
   room: (bytes: number) => boolean
+  /**
+   * Runs a candidate exchange in the I/O thread (`spare`, moved there, may hold its body);
+   * `onDone` is called once, when it ends, and `giveBack` with the body's buffer if the body is
+   * dropped rather than compared. Null when there is no such thread (compare.workers 0).
+   */
+  fetch: (route: string, spec: FetchSpec, spare: ArrayBuffer | null, onDone: (done: FetchDone) => void, giveBack: (buffer: ArrayBuffer) => void) => RemoteHandle | null
 }

@@ -27,6 +27,7 @@ export class Metrics {
   readonly overhead: FastHistogram
   readonly buildInfo: Gauge<'version'>
   readonly mirrorDecisions: FastCounter
+  readonly mirrorOffloaded: FastCounter
   readonly mirrorInflight: Gauge
   /** mirrors in flight now; paritygate_mirror_inflight reports it */
   mirrorInflightNow = 0
@@ -66,6 +67,12 @@ export class Metrics {
       name: 'paritygate_mirror_decisions_total',
       help: 'Mirroring decision per request: mirrored, or why not',
       labelNames: ['route', 'decision'],
+      registers
+    })
+    this.mirrorOffloaded = new FastCounter({
+      name: 'paritygate_mirror_offloaded_total',
+      help: 'Mirrored requests whose candidate answer was received by the I/O thread (large-answer routes, mirror.offloadFromBytes)',
+      labelNames: ['route'],
       registers
     })
     // Read at scrape time: prom-client's set() allocates, and the mirror changes the count twice per request.

@@ -39,7 +39,9 @@ async function settled (admin: string, count: number): Promise<string> {
   for (let i = 0; i < 100; i++) {
     text = await (await request(`${admin}/metrics`)).body.text()
     const compared = Object.values(series(text, 'paritygate_comparisons_total{')).reduce((a, b) => a + b, 0)
-    if (compared >= count) break
+    // Each worker's counters are read at scrape time; under load one can lag the others: wait for both.
+    const candidate = Object.values(series(text, 'paritygate_requests_total{target="candidate"')).reduce((a, b) => a + b, 0)
+    if (compared >= count && candidate >= count) break
     await sleep(100)
   }
   return text

@@ -48,15 +48,17 @@ const FAULTS: Record<string, { candidate: (t: TestContext) => Promise<string>, r
   }
 }
 
-for (const [name, fault] of Object.entries(FAULTS)) {
+// Each fault twice: on the live thread, and offloaded to the I/O thread (every answer counts as large there).
+for (const [name, fault, offloadFromBytes] of Object.entries(FAULTS).flatMap(([n, f]) => [[n, f, 0], [`${n} (offloaded)`, f, 1]] as const)) {
   test(`mirror should leave users unaffected when the candidate ${name}`, async (t) => {
     const primary = await jsonPrimary(t)
     const candidate = await fault.candidate(t)
     const proxy = await startProxy(t, {
       primary: { url: primary.url },
       candidate: { url: candidate, timeoutMs: 400, maxResponseBytes: 256 * 1024, breaker: { failures: 1000 } },
-      mirror: { percent: 100 }
+      mirror: { percent: 100, offloadFromBytes }
     })
+    if (offloadFromBytes > 0) ok(await eventually(() => proxy.app.engine?.ioReady === true, 10_000), 'the I/O thread runs')
     const direct = await request(`${primary.url}/orders/1`)
     const directBody = await direct.body.text()
     let slowest = 0
@@ -74,6 +76,9 @@ for (const [name, fault] of Object.entries(FAULTS)) {
     strictEqual(await metric(proxy, 'paritygate_requests_total{target="candidate",route="GET /orders/:id",method="GET",status="error"}'), N)
     strictEqual(await metric(proxy, 'paritygate_mirror_inflight'), 0)
     strictEqual(await metric(proxy, 'paritygate_requests_total{target="primary",route="GET /orders/:id",method="GET",status="2xx"}'), N)
+    // The first answer teaches the route's size.
+    strictEqual(await metric(proxy, 'paritygate_mirror_offloaded_total{route="GET /orders/:id"}'), offloadFromBytes === 0 ? 0 : N - 1)
+    ok(await eventually(() => proxy.app.proxyState.mirror?.budget.used === 0), 'every reserved byte was given back')
   })
 }
 

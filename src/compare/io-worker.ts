@@ -1,0 +1,198 @@
+/*
+ * The mirror's I/O thread: receives the candidate's answers on routes whose answers are large
+ * (mirror.offloadFromBytes), so that their bytes never pass through the event loop that serves
+ * users, and hands each body straight to a comparison worker over a port of its own.
+ */
+import { parentPort, type MessagePort } from 'node:worker_threads'
+import { Pool, type Dispatcher } from 'undici'
+import { candidateErrorReason, MirrorAbort } from '../mirror/errors.ts'
+import { sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
+import { type AnalyzeTask } from './analyze.ts'
+import { yieldToLivePath } from './priority.ts'
+
+export type IoRequest =
+  | { type: 'fetch', id: number, spec: FetchSpec, spare: ArrayBuffer | null }
+  | { type: 'cancel', id: number }
+  | { type: 'drop', id: number }
+  | { type: 'forward', id: number, slot: number, taskId: number, task: AnalyzeTask, transfer: ArrayBuffer[] }
+  | { type: 'port', slot: number, port: MessagePort }
+
+/** A body nobody asked for within this long (the pair was lost to a reload) is dropped. */
+const HELD_FOR_MS = 60_000
+
+const pools = new Map<string, Pool>()
+const exchanges = new Map<number, Exchange>()
+const held = new Map<number, { body: Buffer, at: number }>()
+const ports = new Map<number, MessagePort>()
+
+function poolFor (spec: FetchSpec): Pool {
+  let pool = pools.get(spec.origin)
+  if (pool === undefined) {
+    // undici's own timeouts are off, as on the main thread: the job's deadline there cancels us.
+    pool = new Pool(spec.origin, {
+      connections: spec.connections,
+      pipelining: 1,
+      headersTimeout: 0,
+      bodyTimeout: 0,
+      connectTimeout: spec.connectTimeoutMs,
+      maxHeaderSize: spec.maxHeaderSize,
+      keepAliveTimeout: 4_000
+    })
+    pool.on('connectionError', () => {})
+    pools.set(spec.origin, pool)
+  }
+  return pool
+}
+
+/** One candidate exchange (undici's callback API), its body copied into one buffer of its own. */
+class Exchange implements Dispatcher.DispatchHandler {
+  id: number
+  spec: FetchSpec
+  startedAt: number
+  abort: ((err?: Error) => void) | null
+  reason: CandidateErrorReason | null
+  status: number
+  headers: string[]
+  buf: Buffer | null
+  spare: ArrayBuffer | null
+  bytes: number
+  done: boolean
+
+  constructor (id: number, spec: FetchSpec, spare: ArrayBuffer | null) {
+    this.id = id
+    this.spec = spec
+    this.startedAt = performance.now()
+    this.abort = null
+    this.reason = null
+    this.status = 0
+    this.headers = []
+    this.buf = null
+    this.spare = spare
+    this.bytes = 0
+    this.done = false
+  }
+
+  cancel (reason: CandidateErrorReason): void {
+    if (this.done) return
+    this.reason = reason
+    this.abort?.(new MirrorAbort(reason))
+  }
+
+  /** Room for `need` bytes (≤ maxBytes, for which the main thread reserved capture budget): the lent buffer when it is large enough, else one of the next size class. */
+  #grow (need: number): void {
+    const have = this.buf?.length ?? 0
+    const capacity = sizeClass(Math.max(need, Math.min(this.spec.maxBytes, 2 * have)))
+    let next: Buffer
+    if (this.spare !== null && this.spare.byteLength >= capacity) {
+      next = Buffer.from(this.spare)
+      this.spare = null
+    } else {
+      next = Buffer.allocUnsafeSlow(capacity)
+    }
+    if (this.buf !== null) this.buf.copy(next, 0, 0, this.bytes)
+    this.buf = next
+  }
+
+  onConnect (abort: (err?: Error) => void): void {
+    this.abort = abort
+    if (this.reason !== null) abort(new MirrorAbort(this.reason))
+  }
+
+  onHeaders (status: number, raw: Buffer[]): boolean {
+    if (status < 200) return true
+    this.status = status
+    let length = -1
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toString('latin1').toLowerCase()
+      const value = raw[i + 1].toString('latin1')
+      this.headers.push(name, value)
+      if (name === 'content-length') length = Number(value)
+    }
+    if (length > this.spec.maxBytes) { this.cancel('too_large'); return false }
+    if (length > 0) this.#grow(length)
+    return true
+  }
+
+  onData (chunk: Buffer): boolean {
+    const need = this.bytes + chunk.length
+    if (need > this.spec.maxBytes) { this.cancel('too_large'); return false }
+    if (need > (this.buf?.length ?? 0)) this.#grow(need)
+    ;(this.buf as Buffer).set(chunk, this.bytes)
+    this.bytes = need
+    return true
+  }
+
+  onComplete (): void { this.#finish(null) }
+  onError (err: Error): void { this.#finish(this.reason ?? candidateErrorReason(err)) }
+
+  #finish (error: CandidateErrorReason | null): void {
+    if (this.done) return
+    this.done = true
+    exchanges.delete(this.id)
+    let spare = this.spare
+    if (error === null && this.buf !== null) {
+      held.set(this.id, { body: this.buf.subarray(0, this.bytes), at: performance.now() })
+    } else if (this.buf !== null) {
+      spare ??= this.buf.buffer as ArrayBuffer
+    }
+    const msg: FetchDone = { type: 'done', id: this.id, status: error === null ? this.status : 0, headers: this.headers, bytes: this.bytes, error, durationMs: performance.now() - this.startedAt, spare }
+    parentPort?.postMessage(msg, spare === null ? [] : [spare])
+  }
+}
+
+function release (id: number): Buffer | null {
+  const h = held.get(id)
+  if (h === undefined) return null
+  held.delete(id)
+  return h.body
+}
+
+/** Frees a held body: its buffer goes back to the main thread's capture buffer pool (the main thread lent most of them). */
+function drop (id: number): void {
+  const body = release(id)
+  if (body === null) return
+  const buffer = body.buffer as ArrayBuffer
+  parentPort?.postMessage({ type: 'spare', id, spare: buffer }, [buffer])
+}
+
+function onRequest (msg: IoRequest): void {
+  switch (msg.type) {
+    case 'fetch': {
+      const ex = new Exchange(msg.id, msg.spec, msg.spare)
+      exchanges.set(msg.id, ex)
+      const { method, path, headers } = msg.spec
+      poolFor(msg.spec).dispatch({ method: method as Dispatcher.HttpMethod, path, headers }, ex)
+      break
+    }
+    case 'cancel':
+      exchanges.get(msg.id)?.cancel('timeout')
+      drop(msg.id)
+      break
+    case 'drop':
+      drop(msg.id)
+      break
+    case 'forward': {
+      // The comparison task, with the primary's body moved here by the main thread: add the
+      // candidate's body and move both on. A body gone meanwhile makes the pair `skipped`.
+      const body = release(msg.id)
+      const task = msg.task
+      if (body !== null) task.candidate.body = body
+      else task.candidate.error = 'overloaded'
+      const transfer = body === null ? msg.transfer : [...msg.transfer, body.buffer as ArrayBuffer]
+      ports.get(msg.slot)?.postMessage({ id: msg.taskId, task }, transfer)
+      break
+    }
+    case 'port':
+      ports.get(msg.slot)?.close()
+      ports.set(msg.slot, msg.port)
+      break
+  }
+}
+
+yieldToLivePath()
+parentPort?.on('message', onRequest)
+parentPort?.postMessage({ type: 'ready' })
+setInterval(() => {
+  const now = performance.now()
+  for (const [id, h] of held) if (now - h.at > HELD_FOR_MS) drop(id)
+}, 10_000).unref()
