@@ -68,12 +68,10 @@ function side (c: CapturedSide): SideData {
   return { status: c.status, headers: c.headers, body: c.truncated || c.error !== null ? new Uint8Array(0) : c.body(), truncated: c.truncated, error: c.error, durationMs: c.durationMs }
 }
 
-/** The comparison workers of a config (none with compare.workers 0), with the mirror's I/O thread when it offloads. */
+/** The comparison workers of a config (none with compare.workers 0); the mirror's I/O thread starts with the first exchange offered to it. */
 function workerPool (config: FrozenConfig, rules: ReturnType<typeof ruleConfigs>): WorkerPool | null {
   if (config.compare.workers === 0) return null
-  const pool = new WorkerPool(config.compare.workers, { rules, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } })
-  if (config.mirror.offloadFromBytes > 0) pool.startIo()
-  return pool
+  return new WorkerPool(config.compare.workers, { rules, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } })
 }
 
 /** The path without query values: `?token=abc` may be a secret. */

@@ -74,7 +74,7 @@ export class WorkerPool {
   #slots: Slot[]
   #next: number
   #closed: boolean
-  /** the mirror's I/O thread (WorkerPool.startIo) */
+  /** the mirror's I/O thread, started by the first exchange offered to it (fetch) */
   #io: Worker | null
   #ioReady: boolean
   #fetches: Map<number, (done: FetchDone) => void>
@@ -163,7 +163,7 @@ export class WorkerPool {
    */
   fetch (spec: FetchSpec, spare: ArrayBuffer | null, onDone: (done: FetchDone) => void, giveBack: (buffer: ArrayBuffer) => void): RemoteBody | null {
     const io = this.#io
-    // Until the thread runs (and after it died, until it runs again), exchanges stay where they were.
+    // Until the thread runs (it starts now, and again after it died), exchanges stay on the main thread.
     if (io === null || !this.#ioReady) {
       if (io === null) this.startIo()
       return null
@@ -190,7 +190,7 @@ export class WorkerPool {
   /** Whether the I/O thread runs and takes exchanges. */
   get ioReady (): boolean { return this.#ioReady }
 
-  /** Starts the I/O thread (offloading is configured); it takes exchanges once it runs. */
+  /** Starts the I/O thread; it takes exchanges once it runs. */
   startIo (): void {
     if (this.#io !== null || this.#closed) return
     const io = startWorker(IO_WORKER_URL, null)
