@@ -450,9 +450,8 @@ export class MirrorController {
 
   /** Learns a route's answer size (from the primary): routes with large answers are offloaded. */
   noteSize (route: string, bytes: number): void {
-    if (this.#offloadFrom === 0) return
-    if (bytes >= this.#offloadFrom) this.#sizes.set(route, bytes)
-    else this.#sizes.delete(route)
+    if (bytes >= this.#offloadFrom && this.#offloadFrom > 0) this.#sizes.set(route, bytes)
+    else if (this.#sizes.size > 0) this.#sizes.delete(route)
   }
 
   /** What the I/O thread needs for one candidate exchange. */
