@@ -4,9 +4,9 @@
  * users, and hands each body straight to a comparison worker over a port of its own.
  */
 import { parentPort, type MessagePort } from 'node:worker_threads'
-import { Pool, type Dispatcher } from 'undici'
+import { type Dispatcher, type Pool } from 'undici'
 import { candidateErrorReason, MirrorAbort } from '../mirror/errors.ts'
-import { sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
+import { candidatePool, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
 import { type AnalyzeTask } from './analyze.ts'
 import { yieldToLivePath } from './priority.ts'
 
@@ -27,20 +27,7 @@ const ports = new Map<number, MessagePort>()
 
 function poolFor (spec: FetchSpec): Pool {
   let pool = pools.get(spec.origin)
-  if (pool === undefined) {
-    // undici's own timeouts are off, as on the main thread: the job's deadline there cancels us.
-    pool = new Pool(spec.origin, {
-      connections: spec.connections,
-      pipelining: 1,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connectTimeout: spec.connectTimeoutMs,
-      maxHeaderSize: spec.maxHeaderSize,
-      keepAliveTimeout: 4_000
-    })
-    pool.on('connectionError', () => {})
-    pools.set(spec.origin, pool)
-  }
+  if (pool === undefined) pools.set(spec.origin, pool = candidatePool(spec.origin, spec))
   return pool
 }
 

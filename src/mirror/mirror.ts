@@ -2,14 +2,14 @@
 import { type IncomingMessage } from 'node:http'
 import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
-import { Pool, type Dispatcher } from 'undici'
+import { type Dispatcher, type Pool } from 'undici'
 import { type FrozenConfig } from '../config/index.ts'
 import { DeadlineList, WithDeadline } from '../deadlines.ts'
 import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
 import { candidateErrorReason, MirrorAbort } from './errors.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
-import { CaptureBudget, CapturedResponse, MirrorPair, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
+import { CaptureBudget, candidatePool, CapturedResponse, MirrorPair, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
 
 /** What the mirror needs to know of a request's route (see proxy/routes.ts RouteMatch). */
 export interface MirrorRoute {
@@ -19,8 +19,6 @@ export interface MirrorRoute {
 }
 
 const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
-
-export { candidateErrorReason }
 const DEADLINE = new MirrorAbort('timeout')
 const TOO_LARGE = new MirrorAbort('too_large')
 const OVER_BUDGET = new MirrorAbort('overloaded')
@@ -398,7 +396,7 @@ export class MirrorController {
   #offloadFrom: number
   /** per route, the size of its last answer, once one reached #offloadFrom (routes are bounded by the config) */
   #sizes: Map<string, number>
-  #maxHeaderSize: number
+  #poolSettings: CandidatePoolSettings
 
   constructor (config: FrozenConfig, observer: MirrorObserver, runtime: { enabled: boolean | null, percent: number | null } = { enabled: null, percent: null }, budget?: CaptureBudget) {
     const candidate = config.candidate
@@ -407,27 +405,14 @@ export class MirrorController {
     this.observer = observer
     this.timeoutMs = candidate.timeoutMs
     this.deadlines = new DeadlineList(candidate.timeoutMs)
-    // undici's headers and body timeouts are off: the job's own deadline covers both (see src/deadlines.ts).
-    this.pool = new Pool(candidate.url as string, {
-      connections: candidate.connections,
-      pipelining: 1,
-      headersTimeout: 0,
-      bodyTimeout: 0,
-      connectTimeout: Math.min(candidate.timeoutMs, 10_000),
-      maxHeaderSize: config.proxy.maxHeaderBytes + 4096,
-      keepAliveTimeout: 4_000
-    })
-    // A candidate's misbehaviour is counted by the job; the pool's own events must not throw.
-    this.pool.on('connectionError', () => {})
+    this.#poolSettings = { connections: candidate.connections, connectTimeoutMs: Math.min(candidate.timeoutMs, 10_000), maxHeaderSize: config.proxy.maxHeaderBytes + 4096 }
+    this.pool = candidatePool(candidate.url as string, this.#poolSettings)
     this.breaker = new CircuitBreaker(candidate.breaker.failures, candidate.breaker.cooldownMs)
     this.lag = new LagMonitor(config.mirror.maxEventLoopLagMs)
     this.budget = budget ?? new CaptureBudget(config.mirror.maxCaptureBytes)
     this.lag.start()
     this.#noisePercent = config.noise.percent
-    this.#noisePool = config.noise.percent > 0
-      ? new Pool(config.noise.secondary ?? config.primary.url, { connections: 8, pipelining: 1, headersTimeout: 0, bodyTimeout: 0, maxHeaderSize: config.proxy.maxHeaderBytes + 4096 })
-      : null
-    this.#noisePool?.on('connectionError', () => {})
+    this.#noisePool = config.noise.percent > 0 ? candidatePool(config.noise.secondary ?? config.primary.url, { ...this.#poolSettings, connections: 8 }) : null
     this.#methods = new Set(config.mirror.methods)
     this.#drop = new Set(candidate.dropHeaders.map((h) => h.toLowerCase()))
     this.#set = Object.entries(candidate.setHeaders).map(([k, v]) => [k.toLowerCase(), v])
@@ -442,7 +427,6 @@ export class MirrorController {
     this.#ready = []
     this.#offloadFrom = config.mirror.offloadFromBytes
     this.#sizes = new Map()
-    this.#maxHeaderSize = config.proxy.maxHeaderBytes + 4096
   }
 
   /** Takes back a capture buffer the I/O thread no longer needs. */
@@ -456,17 +440,7 @@ export class MirrorController {
 
   /** What the I/O thread needs for one candidate exchange. */
   fetchSpec (method: string, path: string, headers: string[]): FetchSpec {
-    const c = this.#candidate
-    return {
-      origin: c.url as string,
-      method,
-      path,
-      headers,
-      maxBytes: c.maxResponseBytes,
-      connections: c.connections,
-      connectTimeoutMs: Math.min(c.timeoutMs, 10_000),
-      maxHeaderSize: this.#maxHeaderSize
-    }
+    return { ...this.#poolSettings, origin: this.#candidate.url as string, method, path, headers, maxBytes: this.#candidate.maxResponseBytes }
   }
 
   /** Hands a complete job on from setImmediate: after this turn's I/O, off the live path. */

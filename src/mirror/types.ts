@@ -1,4 +1,5 @@
 /* Shapes shared by the mirror: decisions, captured responses, and the observer that app.ts wires to metrics. */
+import { Pool } from 'undici'
 
 /** Why a request was or was not mirrored; the `decision` label of paritygate_mirror_decisions_total. */
 export type MirrorDecision = 'mirrored' | 'sampled_out' | 'unsafe_method' | 'body_too_large' | 'overloaded' | 'circuit_open' | 'disabled' | 'shutdown'
@@ -243,17 +244,40 @@ export class MirrorPair {
   }
 }
 
+/** How paritygate connects to the candidate, on the main thread and in the I/O thread alike. */
+export interface CandidatePoolSettings {
+  connections: number
+  connectTimeoutMs: number
+  maxHeaderSize: number
+}
+
+/**
+ * The candidate's connection pool. undici's headers and body timeouts are off: the job's own
+ * deadline covers both (see src/deadlines.ts). A candidate's misbehaviour is counted by the job;
+ * the pool's own events must not throw.
+ */
+export function candidatePool (origin: string, s: CandidatePoolSettings): Pool {
+  const pool = new Pool(origin, {
+    connections: s.connections,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connectTimeout: s.connectTimeoutMs,
+    maxHeaderSize: s.maxHeaderSize,
+    keepAliveTimeout: 4_000
+  })
+  pool.on('connectionError', () => {})
+  return pool
+}
+
 /** A candidate exchange run by the mirror's I/O thread (compare/io-worker.ts) rather than on the live path's thread. */
-export interface FetchSpec {
+export interface FetchSpec extends CandidatePoolSettings {
   origin: string
   method: string
   path: string
   headers: string[]
   /** candidate.maxResponseBytes: a longer body is cut off as `too_large` */
   maxBytes: number
-  connections: number
-  connectTimeoutMs: number
-  maxHeaderSize: number
 }
 
 /** How an offloaded exchange ended; its body, if any, stays in the I/O thread until compared or dropped. */
