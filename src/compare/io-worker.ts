@@ -6,7 +6,7 @@
 import { parentPort, type MessagePort } from 'node:worker_threads'
 import { type Dispatcher, type Pool } from 'undici'
 import { candidateErrorReason, MirrorAbort } from '../mirror/errors.ts'
-import { candidatePool, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
+import { candidatePool, readHeaders, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
 import { type AnalyzeTask } from './analyze.ts'
 import { yieldToLivePath } from './priority.ts'
 
@@ -88,13 +88,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   onHeaders (status: number, raw: Buffer[]): boolean {
     if (status < 200) return true
     this.status = status
-    let length = -1
-    for (let i = 0; i < raw.length; i += 2) {
-      const name = raw[i].toString('latin1').toLowerCase()
-      const value = raw[i + 1].toString('latin1')
-      this.headers.push(name, value)
-      if (name === 'content-length') length = Number(value)
-    }
+    const length = readHeaders(raw, this.headers)
     if (length > this.spec.maxBytes) { this.cancel('too_large'); return false }
     if (length > 0) this.#grow(length)
     return true
@@ -152,6 +146,7 @@ function onRequest (msg: IoRequest): void {
       break
     }
     case 'cancel':
+      // The main thread has ended the job with its own reason (deadline or shutdown) already.
       exchanges.get(msg.id)?.cancel('timeout')
       drop(msg.id)
       break

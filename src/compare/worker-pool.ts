@@ -77,6 +77,7 @@ export class WorkerPool {
   /** the mirror's I/O thread, started by the first exchange offered to it (fetch) */
   #io: Worker | null
   #ioReady: boolean
+  #ioStarting: boolean
   #fetches: Map<number, (done: FetchDone) => void>
   /** per offloaded exchange, until its body is compared or dropped: where the buffer goes back to */
   #giveBack: Map<number, (buffer: ArrayBuffer) => void>
@@ -89,6 +90,7 @@ export class WorkerPool {
     this.#closed = false
     this.#io = null
     this.#ioReady = false
+    this.#ioStarting = false
     this.#fetches = new Map()
     this.#giveBack = new Map()
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(i))
@@ -163,9 +165,13 @@ export class WorkerPool {
    */
   fetch (spec: FetchSpec, spare: ArrayBuffer | null, onDone: (done: FetchDone) => void, giveBack: (buffer: ArrayBuffer) => void): RemoteBody | null {
     const io = this.#io
-    // Until the thread runs (it starts now, and again after it died), exchanges stay on the main thread.
+    // Until the thread runs, exchanges stay on the main thread. It starts (or, after it died,
+    // starts again) from setImmediate: creating a Worker is not work for a live request's turn.
     if (io === null || !this.#ioReady) {
-      if (io === null) this.startIo()
+      if (io === null && !this.#ioStarting) {
+        this.#ioStarting = true
+        setImmediate(() => { this.#ioStarting = false; this.#startIo() })
+      }
       return null
     }
     const id = this.#next++
@@ -191,7 +197,7 @@ export class WorkerPool {
   get ioReady (): boolean { return this.#ioReady }
 
   /** Starts the I/O thread; it takes exchanges once it runs. */
-  startIo (): void {
+  #startIo (): void {
     if (this.#io !== null || this.#closed) return
     const io = startWorker(IO_WORKER_URL, null)
     this.#io = io

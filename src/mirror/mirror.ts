@@ -9,7 +9,7 @@ import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
 import { candidateErrorReason, MirrorAbort } from './errors.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
-import { CaptureBudget, candidatePool, CapturedResponse, MirrorPair, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
+import { CaptureBudget, candidatePool, CapturedResponse, MirrorPair, readHeaders, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
 
 /** What the mirror needs to know of a request's route (see proxy/routes.ts RouteMatch). */
 export interface MirrorRoute {
@@ -240,12 +240,8 @@ const SHED_FROM = 64 * 1024
 /** Status and headers of an upstream answer; the body buffer is sized from Content-Length. */
 function captureHeaders (into: CapturedResponse, status: number, raw: Buffer[]): void {
   into.status = status
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase()
-    const value = raw[i + 1].toString('latin1')
-    into.headers.push(name, value)
-    if (name === 'content-length') into.expect(Number(value))
-  }
+  const length = readHeaders(raw, into.headers)
+  if (length !== -1) into.expect(length)
 }
 
 /**

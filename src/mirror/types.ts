@@ -244,6 +244,21 @@ export class MirrorPair {
   }
 }
 
+/**
+ * Appends an upstream answer's raw headers to `into` (names lowercased, values as received) and
+ * returns its Content-Length, or -1: the same on the main thread and in the I/O thread.
+ */
+export function readHeaders (raw: Buffer[], into: string[]): number {
+  let length = -1
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i].toString('latin1').toLowerCase()
+    const value = raw[i + 1].toString('latin1')
+    into.push(name, value)
+    if (name === 'content-length') length = Number(value)
+  }
+  return length
+}
+
 /** How paritygate connects to the candidate, on the main thread and in the I/O thread alike. */
 export interface CandidatePoolSettings {
   connections: number
