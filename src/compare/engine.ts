@@ -131,6 +131,7 @@ export class ComparisonEngine {
     this.#log = c.mismatchLog.path === null ? null : new MismatchLog(c.mismatchLog.path, c.mismatchLog.maxBytes, c.mismatchLog.maxFiles)
     this.#hook = hook
     this.#wantHashes = wantHashes
+    this.#publishRoom()
   }
 
   /** Exchanges waiting for or in comparison. */
@@ -142,8 +143,18 @@ export class ComparisonEngine {
    * comparison would throw away is never received.
    */
   hasRoom (bytes: number): boolean {
-    if (this.#queued >= this.#maxQueue) return false
-    return this.#pool === null || bytes < this.#workerMinBytes || this.#queuedBytes + bytes <= this.#maxQueueBytes
+    if (this.#pool === null || bytes < this.#workerMinBytes) return this.#queued < this.#maxQueue
+    return bytes <= this.#room()
+  }
+
+  /** Bytes of bodies the workers' queue can still take (0 when it is full in exchanges). */
+  #room (): number {
+    return this.#queued >= this.#maxQueue ? 0 : this.#maxQueueBytes - this.#queuedBytes
+  }
+
+  /** Tells the I/O thread what the queue can take now, so that it sheds at their headers the bodies it would skip. */
+  #publishRoom (): void {
+    this.#pool?.setRoom(this.#room())
   }
 
   /** Whether candidate exchanges can be offloaded now (the I/O thread runs). */
@@ -205,6 +216,7 @@ export class ComparisonEngine {
         if (buffer !== null && !transfer.includes(buffer)) transfer.push(buffer)
       }
       this.#queuedBytes += size
+      this.#publishRoom()
       const answer = remote === null ? pool.run(task, transfer) : pool.runRemote(remote, task, transfer)
       answer.then(({ result, buffers }) => {
         this.#queuedBytes -= size
@@ -221,6 +233,7 @@ export class ComparisonEngine {
 
   #finish (pair: ExchangePair, task: AnalyzeTask, r: AnalyzeResult): void {
     this.#queued--
+    this.#publishRoom()
     if (r.noisePaths !== null) this.noise.observe(pair.route, r.noisePaths)
     let outcome: FinalOutcome = r.outcome
     if (outcome === 'mismatch' || outcome === 'match') this.fields.record(pair.route, r.diffs)
@@ -274,6 +287,7 @@ export class ComparisonEngine {
     this.#maxQueue = config.compare.maxQueue
     this.#maxQueueBytes = config.compare.maxQueueBytes
     this.#maxBodyChars = config.compare.samples.maxBodyChars
+    this.#publishRoom()
   }
 
   /** Forget samples and field counts (a new candidate version); learned noise is v1's and stays. */

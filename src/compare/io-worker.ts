@@ -3,10 +3,10 @@
  * (mirror.offloadFromBytes), so that their bytes never pass through the event loop that serves
  * users, and hands each body straight to a comparison worker over a port of its own.
  */
-import { parentPort, type MessagePort } from 'node:worker_threads'
+import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { type Dispatcher, type Pool } from 'undici'
 import { candidateErrorReason, MirrorAbort } from '../mirror/errors.ts'
-import { candidatePool, readHeaders, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
+import { candidatePool, readHeaders, SHED_FROM, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
 import { type AnalyzeTask } from './analyze.ts'
 import { yieldToLivePath } from './priority.ts'
 
@@ -17,6 +17,12 @@ export type IoRequest =
   | { type: 'forward', id: number, slot: number, taskId: number, task: AnalyzeTask, transfer: ArrayBuffer[] }
   | { type: 'port', slot: number, port: MessagePort }
 
+/** What the I/O thread starts with. */
+export interface IoSetup {
+  /** the comparison queue's room in KiB, kept up to date by the main thread (WorkerPool.setRoom) */
+  room: Int32Array
+}
+
 /** A body nobody asked for within this long (the pair was lost to a reload) is dropped. */
 const HELD_FOR_MS = 60_000
 
@@ -24,6 +30,12 @@ const pools = new Map<string, Pool>()
 const exchanges = new Map<number, Exchange>()
 const held = new Map<number, { body: Buffer, at: number }>()
 const ports = new Map<number, MessagePort>()
+const room = (workerData as IoSetup | null)?.room ?? null
+
+/** Whether the comparison queue can take a pair of about `bytes` now (as ComparisonEngine.hasRoom says on the main thread). */
+function hasRoom (bytes: number): boolean {
+  return room === null || bytes <= Atomics.load(room, 0) * 1024
+}
 
 function poolFor (spec: FetchSpec): Pool {
   let pool = pools.get(spec.origin)
@@ -90,6 +102,8 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.status = status
     const length = readHeaders(raw, this.headers)
     if (length > this.spec.maxBytes) { this.cancel('too_large'); return false }
+    // The comparison would skip the pair: its body is not worth receiving, even at idle priority.
+    if (length >= SHED_FROM && !hasRoom(2 * length)) { this.cancel('overloaded'); return false }
     if (length > 0) this.#grow(length)
     return true
   }

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url'
 import { MessageChannel, Worker } from 'node:worker_threads'
 import { type AnalyzeResult, type AnalyzeTask } from './analyze.ts'
 import { type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
-import { type IoRequest } from './io-worker.ts'
+import { type IoRequest, type IoSetup } from './io-worker.ts'
 import { type RuleConfig } from './rules.ts'
 
 /** A worker's answer, with the large body buffers it hands back for reuse. */
@@ -36,6 +36,9 @@ function startWorker (url: URL, workerData: unknown): Worker {
 function failed (detail: string): WorkerAnswer {
   return { result: { outcome: 'error', reason: 'comparator_error', detail, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null }, buffers: [] }
 }
+
+/** The largest room the shared gauge holds (2 TiB): more than any queue is configured to take. */
+const MAX_ROOM_KIB = 0x7fffffff
 
 class Slot {
   worker: Worker
@@ -81,6 +84,8 @@ export class WorkerPool {
   #fetches: Map<number, (done: FetchDone) => void>
   /** per offloaded exchange, until its body is compared or dropped: where the buffer goes back to */
   #giveBack: Map<number, (buffer: ArrayBuffer) => void>
+  /** what the comparison queue can still take, in KiB: shared with the I/O thread, which reads it at each answer's headers */
+  #room: Int32Array
 
   constructor (size: number, setup: WorkerSetup) {
     this.size = size
@@ -93,6 +98,7 @@ export class WorkerPool {
     this.#ioStarting = false
     this.#fetches = new Map()
     this.#giveBack = new Map()
+    this.#room = new Int32Array(new SharedArrayBuffer(4))
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(i))
   }
 
@@ -182,6 +188,11 @@ export class WorkerPool {
     return new RemoteBody(id, this)
   }
 
+  /** Publishes the comparison queue's room (bytes) to the I/O thread: no message, one store. */
+  setRoom (bytes: number): void {
+    Atomics.store(this.#room, 0, Math.min(MAX_ROOM_KIB, Math.max(0, Math.floor(bytes / 1024))))
+  }
+
   /** Posts to the I/O thread (if it still runs). */
   io (msg: IoRequest, transfer: ArrayBuffer[] = []): void {
     this.#io?.postMessage(msg, transfer)
@@ -199,7 +210,7 @@ export class WorkerPool {
   /** Starts the I/O thread; it takes exchanges once it runs. */
   #startIo (): void {
     if (this.#io !== null || this.#closed) return
-    const io = startWorker(IO_WORKER_URL, null)
+    const io = startWorker(IO_WORKER_URL, { room: this.#room } satisfies IoSetup)
     this.#io = io
     this.#ioReady = false
     for (const slot of this.#slots) this.#connect(slot, io)

@@ -9,7 +9,7 @@ import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
 import { candidateErrorReason, MirrorAbort } from './errors.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
-import { CaptureBudget, candidatePool, CapturedResponse, MirrorPair, readHeaders, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
+import { CaptureBudget, candidatePool, CapturedResponse, MirrorPair, readHeaders, SHED_FROM, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
 
 /** What the mirror needs to know of a request's route (see proxy/routes.ts RouteMatch). */
 export interface MirrorRoute {
@@ -117,6 +117,8 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     if (done.spare !== null) this.controller.budget.give(done.spare)
     // Cut short here already (deadline, shutdown): the I/O thread dropped the body when told.
     if (this.candidateDone) return
+    // Shed at its headers there (no room to compare): the primary's copy is not worth finishing.
+    if (done.error === 'overloaded') this.primary.abandon()
     const c = this.candidate
     c.status = done.status
     c.headers = done.headers
@@ -233,9 +235,6 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.maybeDeliver()
   }
 }
-
-/** Candidate bodies announced this large or larger are shed at their headers when the comparison is full. */
-const SHED_FROM = 64 * 1024
 
 /** Status and headers of an upstream answer; the body buffer is sized from Content-Length. */
 function captureHeaders (into: CapturedResponse, status: number, raw: Buffer[]): void {

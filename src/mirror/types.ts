@@ -285,6 +285,12 @@ export function candidatePool (origin: string, s: CandidatePoolSettings): Pool {
   return pool
 }
 
+/**
+ * Candidate bodies announced this large or larger are shed at their headers when the comparison
+ * queue has no room for the pair (on the live path's thread and in the I/O thread alike).
+ */
+export const SHED_FROM = 64 * 1024
+
 /** A candidate exchange run by the mirror's I/O thread (compare/io-worker.ts) rather than on the live path's thread. */
 export interface FetchSpec extends CandidatePoolSettings {
   origin: string

@@ -84,3 +84,22 @@ test('mirror should skip a pair whose offloaded body was lost to a reload of the
   strictEqual(await metric(proxy, 'paritygate_comparisons_total{route="GET /big",outcome="error"}'), 0, 'a lost body is not the candidate failing')
   ok(await eventually(() => proxy.app.proxyState.mirror?.budget.used === 0))
 })
+
+test('mirror should shed an offloaded candidate answer at its headers when the comparison queue has no room for the pair', async (t) => {
+  const v1 = bigBody('v1')
+  const primary = await createUpstream(t, answer(v1))
+  const candidate = await createUpstream(t, answer(bigBody('v2')))
+  // 2 x 330 KB never fits a queue of 100 KB: every pair is skipped, and no candidate body is worth receiving.
+  const proxy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, compare: { maxQueueBytes: 100_000 } })
+  for (let i = 0; i < 4; i++) {
+    strictEqual(await (await request(`${proxy.url}/big`)).body.text(), v1, 'users get the primary answer')
+    if (i === 1) ok(await eventually(() => proxy.app.engine?.ioReady === true, 10_000), 'the second large answer started the I/O thread')
+  }
+  ok(await eventually(async () => await metric(proxy, 'paritygate_comparisons_total{route="GET /big",outcome="skipped"}') === 4, 10_000))
+  strictEqual(await metric(proxy, 'paritygate_mirror_offloaded_total{route="GET /big"}'), 2)
+  // Cut off at the headers, on either thread: no body received, so none reached the queue to be shed there.
+  strictEqual(await metric(proxy, 'paritygate_candidate_errors_total{reason="overloaded"}'), 4)
+  strictEqual(proxy.app.engine?.overloaded, 0, 'nothing reached the comparison queue')
+  ok(await eventually(() => proxy.app.proxyState.mirror?.budget.used === 0), 'every reserved byte was given back')
+  strictEqual(await metric(proxy, 'paritygate_mirror_inflight'), 0)
+})
