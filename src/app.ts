@@ -51,8 +51,8 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
     inflight: (count) => { metrics.mirrorInflightNow = count },
     pair: (pair) => engine()?.submit(pair),
     room: (bytes) => engine()?.hasRoom(bytes) ?? true,
-    fetch: (route, spec, spare, onDone, giveBack) => {
-      const remote = engine()?.fetchCandidate(spec, spare, onDone, giveBack) ?? null
+    fetch: (route, spec, onDone) => {
+      const remote = engine()?.fetchCandidate(spec, onDone) ?? null
       if (remote !== null) metrics.mirrorOffloaded.labels(route).inc()
       return remote
     }

@@ -164,8 +164,8 @@ export class ComparisonEngine {
    * Starts a candidate exchange in the I/O thread of the comparison workers, whose answer goes
    * from there straight to a worker: null when there are no workers or the thread is not up.
    */
-  fetchCandidate (spec: FetchSpec, spare: ArrayBuffer | null, onDone: (done: FetchDone) => void, giveBack: (buffer: ArrayBuffer) => void): RemoteBody | null {
-    return this.#pool?.fetch(spec, spare, onDone, giveBack) ?? null
+  fetchCandidate (spec: FetchSpec, onDone: (done: FetchDone) => void): RemoteBody | null {
+    return this.#pool?.fetch(spec, onDone) ?? null
   }
 
   /**

@@ -11,7 +11,7 @@ import { type AnalyzeTask } from './analyze.ts'
 import { yieldToLivePath } from './priority.ts'
 
 export type IoRequest =
-  | { type: 'fetch', id: number, spec: FetchSpec, spare: ArrayBuffer | null }
+  | { type: 'fetch', id: number, spec: FetchSpec }
   | { type: 'cancel', id: number }
   | { type: 'drop', id: number }
   | { type: 'forward', id: number, slot: number, taskId: number, task: AnalyzeTask, transfer: ArrayBuffer[] }
@@ -30,6 +30,9 @@ const pools = new Map<string, Pool>()
 const exchanges = new Map<number, Exchange>()
 const held = new Map<number, { body: Buffer, at: number }>()
 const ports = new Map<number, MessagePort>()
+/** Body buffers the comparison workers gave back, for the next answers: a few, never more. */
+const idle: ArrayBuffer[] = []
+const MAX_IDLE = 2
 const room = (workerData as IoSetup | null)?.room ?? null
 
 /** Whether the comparison queue can take a pair of about `bytes` now (as ComparisonEngine.hasRoom says on the main thread). */
@@ -53,11 +56,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   status: number
   headers: string[]
   buf: Buffer | null
-  spare: ArrayBuffer | null
   bytes: number
   done: boolean
 
-  constructor (id: number, spec: FetchSpec, spare: ArrayBuffer | null) {
+  constructor (id: number, spec: FetchSpec) {
     this.id = id
     this.spec = spec
     this.startedAt = performance.now()
@@ -66,7 +68,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.status = 0
     this.headers = []
     this.buf = null
-    this.spare = spare
     this.bytes = 0
     this.done = false
   }
@@ -77,18 +78,16 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.abort?.(new MirrorAbort(reason))
   }
 
-  /** Room for `need` bytes (≤ maxBytes, for which the main thread reserved capture budget): the lent buffer when it is large enough, else one of the next size class. */
+  /** Room for `need` bytes (≤ maxBytes, for which the main thread reserved capture budget): an idle buffer when one is large enough, else one of the next size class. */
   #grow (need: number): void {
     const have = this.buf?.length ?? 0
     const capacity = sizeClass(Math.max(need, Math.min(this.spec.maxBytes, 2 * have)))
-    let next: Buffer
-    if (this.spare !== null && this.spare.byteLength >= capacity) {
-      next = Buffer.from(this.spare)
-      this.spare = null
-    } else {
-      next = Buffer.allocUnsafeSlow(capacity)
+    const i = idle.findIndex((ab) => ab.byteLength >= capacity)
+    const next = i === -1 ? Buffer.allocUnsafeSlow(capacity) : Buffer.from(idle.splice(i, 1)[0])
+    if (this.buf !== null) {
+      this.buf.copy(next, 0, 0, this.bytes)
+      keep(this.buf.buffer as ArrayBuffer)
     }
-    if (this.buf !== null) this.buf.copy(next, 0, 0, this.bytes)
     this.buf = next
   }
 
@@ -124,15 +123,18 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return
     this.done = true
     exchanges.delete(this.id)
-    let spare = this.spare
-    if (error === null && this.buf !== null) {
-      held.set(this.id, { body: this.buf.subarray(0, this.bytes), at: performance.now() })
-    } else if (this.buf !== null) {
-      spare ??= this.buf.buffer as ArrayBuffer
+    if (this.buf !== null) {
+      if (error === null) held.set(this.id, { body: this.buf.subarray(0, this.bytes), at: performance.now() })
+      else keep(this.buf.buffer as ArrayBuffer)
     }
-    const msg: FetchDone = { type: 'done', id: this.id, status: error === null ? this.status : 0, headers: this.headers, bytes: this.bytes, error, durationMs: performance.now() - this.startedAt, spare }
-    parentPort?.postMessage(msg, spare === null ? [] : [spare])
+    const msg: FetchDone = { type: 'done', id: this.id, status: error === null ? this.status : 0, headers: this.headers, bytes: this.bytes, error, durationMs: performance.now() - this.startedAt }
+    parentPort?.postMessage(msg)
   }
+}
+
+/** Keeps a body buffer nobody reads any more for a later answer, if there is room among the idle ones. */
+function keep (buffer: ArrayBuffer): void {
+  if (idle.length < MAX_IDLE && buffer.byteLength > 0) idle.push(buffer)
 }
 
 function release (id: number): Buffer | null {
@@ -142,18 +144,16 @@ function release (id: number): Buffer | null {
   return h.body
 }
 
-/** Frees a held body: its buffer goes back to the main thread's capture buffer pool (the main thread lent most of them). */
+/** Frees a held body (the pair will not be compared): its buffer serves a later answer. */
 function drop (id: number): void {
   const body = release(id)
-  if (body === null) return
-  const buffer = body.buffer as ArrayBuffer
-  parentPort?.postMessage({ type: 'spare', id, spare: buffer }, [buffer])
+  if (body !== null) keep(body.buffer as ArrayBuffer)
 }
 
 function onRequest (msg: IoRequest): void {
   switch (msg.type) {
     case 'fetch': {
-      const ex = new Exchange(msg.id, msg.spec, msg.spare)
+      const ex = new Exchange(msg.id, msg.spec)
       exchanges.set(msg.id, ex)
       const { method, path, headers } = msg.spec
       poolFor(msg.spec).dispatch({ method: method as Dispatcher.HttpMethod, path, headers }, ex)
@@ -181,6 +181,8 @@ function onRequest (msg: IoRequest): void {
     case 'port':
       ports.get(msg.slot)?.close()
       ports.set(msg.slot, msg.port)
+      // The worker gives the candidate's body buffer back this way once it has compared it.
+      msg.port.on('message', (buffer: ArrayBuffer) => keep(buffer))
       break
   }
 }

@@ -82,8 +82,6 @@ export class WorkerPool {
   #ioReady: boolean
   #ioStarting: boolean
   #fetches: Map<number, (done: FetchDone) => void>
-  /** per offloaded exchange, until its body is compared or dropped: where the buffer goes back to */
-  #giveBack: Map<number, (buffer: ArrayBuffer) => void>
   /** what the comparison queue can still take, in KiB: shared with the I/O thread, which reads it at each answer's headers */
   #room: Int32Array
 
@@ -97,7 +95,6 @@ export class WorkerPool {
     this.#ioReady = false
     this.#ioStarting = false
     this.#fetches = new Map()
-    this.#giveBack = new Map()
     this.#room = new Int32Array(new SharedArrayBuffer(4))
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(i))
   }
@@ -143,8 +140,6 @@ export class WorkerPool {
    * the body, and goes on to a comparison worker; the candidate's bytes never come to this thread.
    */
   runRemote (remote: RemoteBody, task: AnalyzeTask, transfer: ArrayBuffer[] = []): Promise<WorkerAnswer> {
-    // The body comes back with the worker's answer, like the primary's.
-    this.#giveBack.delete(remote.id)
     return this.#dispatch(task, transfer, remote)
   }
 
@@ -165,11 +160,10 @@ export class WorkerPool {
   }
 
   /**
-   * Starts a candidate exchange in the I/O thread. `spare` (moved there) may hold the body;
-   * `onDone` is called exactly once, when the exchange ends, cancelled or not, and `giveBack`
-   * with the body's buffer if the body is dropped rather than compared.
+   * Starts a candidate exchange in the I/O thread; `onDone` is called exactly once, when the
+   * exchange ends, cancelled or not. The body stays there, then goes to a comparison worker.
    */
-  fetch (spec: FetchSpec, spare: ArrayBuffer | null, onDone: (done: FetchDone) => void, giveBack: (buffer: ArrayBuffer) => void): RemoteBody | null {
+  fetch (spec: FetchSpec, onDone: (done: FetchDone) => void): RemoteBody | null {
     const io = this.#io
     // Until the thread runs, exchanges stay on the main thread. It starts (or, after it died,
     // starts again) from setImmediate: creating a Worker is not work for a live request's turn.
@@ -182,9 +176,8 @@ export class WorkerPool {
     }
     const id = this.#next++
     this.#fetches.set(id, onDone)
-    this.#giveBack.set(id, giveBack)
     io.ref()
-    io.postMessage({ type: 'fetch', id, spec, spare }, spare === null ? [] : [spare])
+    io.postMessage({ type: 'fetch', id, spec })
     return new RemoteBody(id, this)
   }
 
@@ -214,17 +207,11 @@ export class WorkerPool {
     this.#io = io
     this.#ioReady = false
     for (const slot of this.#slots) this.#connect(slot, io)
-    io.on('message', (msg: FetchDone | { type: 'spare', id: number, spare: ArrayBuffer } | { type: 'ready' }) => {
+    io.on('message', (msg: FetchDone | { type: 'ready' }) => {
       if (msg.type === 'ready') {
         this.#ioReady = true
         return
       }
-      if (msg.type === 'spare') {
-        this.#giveBack.get(msg.id)?.(msg.spare)
-        this.#giveBack.delete(msg.id)
-        return
-      }
-      if (msg.error !== null) this.#giveBack.delete(msg.id)
       const onDone = this.#fetches.get(msg.id)
       if (onDone === undefined) return
       this.#fetches.delete(msg.id)
@@ -261,7 +248,6 @@ export class WorkerPool {
   #endFetches (error: CandidateErrorReason): void {
     const fetches = [...this.#fetches]
     this.#fetches.clear()
-    this.#giveBack.clear()
-    for (const [id, onDone] of fetches) onDone({ type: 'done', id, status: 0, headers: [], bytes: 0, error, durationMs: 0, spare: null })
+    for (const [id, onDone] of fetches) onDone({ type: 'done', id, status: 0, headers: [], bytes: 0, error, durationMs: 0 })
   }
 }

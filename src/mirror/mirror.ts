@@ -93,28 +93,25 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   /**
    * Hands the candidate exchange to the I/O thread, with capture budget reserved for the largest
    * body it may take (candidate.maxResponseBytes, given back down to the body's size once it is
-   * in) and an idle capture buffer of the route's usual size lent: the answer's bytes then never
-   * come to this thread. False when the budget cannot take it or there is no such thread
-   * (compare.workers 0): the exchange then runs here.
+   * in): the answer's bytes, and the buffer they go into, never come to this thread. False when
+   * the budget cannot take it or there is no such thread (compare.workers 0): the exchange then
+   * runs here.
    */
   offload (): boolean {
     const c = this.controller
     const reserve = sizeClass(this.captureLimit)
     if (!c.budget.reserve(reserve)) return false
-    const spare = c.budget.lend(this.offloadSize)
-    this.remote = c.observer.fetch(this.route, c.fetchSpec(this.method, this.path, this.headers), spare, (done) => this.fetched(done), c.giveBack)
+    this.remote = c.observer.fetch(this.route, c.fetchSpec(this.method, this.path, this.headers), (done) => this.fetched(done))
     if (this.remote !== null) {
       this.candidate.reserved = reserve
       return true
     }
     c.budget.release(reserve)
-    if (spare !== null) c.budget.give(spare)
     return false
   }
 
   /** The I/O thread's exchange ended (once per offload). */
   fetched (done: FetchDone): void {
-    if (done.spare !== null) this.controller.budget.give(done.spare)
     // Cut short here already (deadline, shutdown): the I/O thread dropped the body when told.
     if (this.candidateDone) return
     // Shed at its headers there (no room to compare): the primary's copy is not worth finishing.
@@ -423,9 +420,6 @@ export class MirrorController {
     this.#offloadFrom = config.mirror.offloadFromBytes
     this.#sizes = new Map()
   }
-
-  /** Takes back a capture buffer the I/O thread no longer needs. */
-  giveBack = (buffer: ArrayBuffer): void => { this.budget.give(buffer) }
 
   /** Learns a route's answer size (from the primary): routes with large answers are offloaded. */
   noteSize (route: string, bytes: number): void {

@@ -65,17 +65,11 @@ export class CaptureBudget {
 
   /** A buffer of sizeClass(size) bytes (size ≥ RECYCLED_FROM), recycled when one is idle. Not reserved here. */
   take (size: number): Buffer {
-    const idle = this.lend(size)
-    return idle === null ? Buffer.allocUnsafeSlow(sizeClass(size)) : Buffer.from(idle)
-  }
-
-  /** An idle buffer of sizeClass(size) bytes, or null: to lend to the I/O thread, which gives it back. */
-  lend (size: number): ArrayBuffer | null {
     const cls = sizeClass(size)
     const idle = this.#idle.get(cls)?.pop()
-    if (idle === undefined) return null
+    if (idle === undefined) return Buffer.allocUnsafeSlow(cls)
     this.idleBytes -= cls
-    return idle
+    return Buffer.from(idle)
   }
 
   /** Keeps a capture buffer nobody reads any more for a later take(); ignores what it cannot reuse. */
@@ -311,8 +305,6 @@ export interface FetchDone {
   bytes: number
   error: CandidateErrorReason | null
   durationMs: number
-  /** a lent buffer (or one of the I/O thread's) that holds no body, for the capture buffer pool */
-  spare: ArrayBuffer | null
 }
 
 /** The mirror's handle on an offloaded exchange and the body the I/O thread holds for it. */
@@ -338,9 +330,8 @@ export interface MirrorObserver {
   /** whether the comparison would take a pair of about `bytes` now (asked when the candidate announces a large body) */
   room: (bytes: number) => boolean
   /**
-   * Runs a candidate exchange in the I/O thread (`spare`, moved there, may hold its body);
-   * `onDone` is called once, when it ends, and `giveBack` with the body's buffer if the body is
-   * dropped rather than compared. Null when there is no such thread (compare.workers 0).
+   * Runs a candidate exchange in the I/O thread; `onDone` is called once, when it ends. Null
+   * when there is no such thread (compare.workers 0).
    */
-  fetch: (route: string, spec: FetchSpec, spare: ArrayBuffer | null, onDone: (done: FetchDone) => void, giveBack: (buffer: ArrayBuffer) => void) => RemoteHandle | null
+  fetch: (route: string, spec: FetchSpec, onDone: (done: FetchDone) => void) => RemoteHandle | null
 }

@@ -3,6 +3,7 @@ import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { type ServerResponse } from 'node:http'
 import { test } from 'node:test'
 import { request } from 'undici'
+import { sizeClass } from '../../src/mirror/types.ts'
 import { startProxy } from '../helpers/proxy.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 import { eventually, metric } from './helpers.ts'
@@ -45,6 +46,17 @@ test('mirror should receive the candidate answers of a large-answer route in the
   const budget = proxy.app.proxyState.mirror?.budget
   ok(await eventually(() => budget?.used === 0), `every reserved byte was given back (used ${budget?.used})`)
   strictEqual(await metric(proxy, 'paritygate_mirror_inflight'), 0)
+  // Each offloaded pair takes an idle buffer for the primary's answer and gets only that one back:
+  // the candidate's goes back to the I/O thread, never to this one.
+  const idle = budget?.idleBytes
+  ok(idle !== undefined && idle >= sizeClass(Buffer.byteLength(v1)))
+  for (let n = 5; n <= 6; n++) {
+    await (await request(`${proxy.url}/big`)).body.text()
+    ok(await eventually(async () => await metric(proxy, 'paritygate_comparisons_total{route="GET /big",outcome="mismatch"}') === n, 10_000))
+    ok(await eventually(() => budget?.used === 0))
+    strictEqual(budget?.idleBytes, idle, `pair ${n}`)
+  }
+  strictEqual(await metric(proxy, 'paritygate_mirror_offloaded_total{route="GET /big"}'), 4)
 })
 
 test('mirror should keep candidate exchanges on the live thread with mirror.offloadFromBytes 0 or without comparison workers', async (t) => {
