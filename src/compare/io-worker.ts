@@ -6,7 +6,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { type Dispatcher, type Pool } from 'undici'
 import { candidateErrorReason, MirrorAbort } from '../mirror/errors.ts'
-import { candidatePool, readHeaders, SHED_FROM, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
+import { candidatePool, readHeaders, RECYCLED_FROM, SHED_FROM, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
 import { type AnalyzeTask } from './analyze.ts'
 import { yieldToLivePath } from './priority.ts'
 
@@ -132,9 +132,9 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 }
 
-/** Keeps a body buffer nobody reads any more for a later answer, if there is room among the idle ones. */
+/** Keeps a large body buffer nobody reads any more for a later answer, if there is room among the idle ones. */
 function keep (buffer: ArrayBuffer): void {
-  if (idle.length < MAX_IDLE && buffer.byteLength > 0) idle.push(buffer)
+  if (idle.length < MAX_IDLE && buffer.byteLength >= RECYCLED_FROM) idle.push(buffer)
 }
 
 function release (id: number): Buffer | null {
