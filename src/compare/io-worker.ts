@@ -6,7 +6,7 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { type Dispatcher, type Pool } from 'undici'
 import { candidateErrorReason, MirrorAbort } from '../mirror/errors.ts'
-import { candidatePool, readHeaders, RECYCLED_FROM, SHED_FROM, sizeClass, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
+import { CaptureBudget, candidatePool, CapturedResponse, SHED_FROM, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
 import { type AnalyzeTask } from './analyze.ts'
 import { yieldToLivePath } from './priority.ts'
 
@@ -28,11 +28,13 @@ const HELD_FOR_MS = 60_000
 
 const pools = new Map<string, Pool>()
 const exchanges = new Map<number, Exchange>()
-const held = new Map<number, { body: Buffer, at: number }>()
+const held = new Map<number, { capture: CapturedResponse, body: Buffer, at: number }>()
 const ports = new Map<number, MessagePort>()
-/** Body buffers the comparison workers gave back, for the next answers: a few, never more. */
-const idle: ArrayBuffer[] = []
-const MAX_IDLE = 2
+/**
+ * The I/O thread's own capture buffers, recycled as on the main thread (the comparison workers
+ * give them back). Its cap is the main thread's: each exchange was reserved there already.
+ */
+const buffers = new CaptureBudget(Infinity)
 const room = (workerData as IoSetup | null)?.room ?? null
 
 /** Whether the comparison queue can take a pair of about `bytes` now (as ComparisonEngine.hasRoom says on the main thread). */
@@ -46,17 +48,22 @@ function poolFor (spec: FetchSpec): Pool {
   return pool
 }
 
-/** One candidate exchange (undici's callback API), its body copied into one buffer of its own. */
+/** The body in a buffer of its own, to be moved to a worker: small bodies live in a slice of Node's shared pool. */
+function owned (capture: CapturedResponse): Buffer {
+  if (capture.transferable() !== null) return capture.body()
+  const copy = new Uint8Array(capture.bytes)
+  copy.set(capture.body())
+  return Buffer.from(copy.buffer, 0, copy.length)
+}
+
+/** One candidate exchange (undici's callback API), its body captured as on the main thread. */
 class Exchange implements Dispatcher.DispatchHandler {
   id: number
   spec: FetchSpec
   startedAt: number
   abort: ((err?: Error) => void) | null
   reason: CandidateErrorReason | null
-  status: number
-  headers: string[]
-  buf: Buffer | null
-  bytes: number
+  capture: CapturedResponse
   done: boolean
 
   constructor (id: number, spec: FetchSpec) {
@@ -65,10 +72,7 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.startedAt = performance.now()
     this.abort = null
     this.reason = null
-    this.status = 0
-    this.headers = []
-    this.buf = null
-    this.bytes = 0
+    this.capture = new CapturedResponse(spec.maxBytes, buffers)
     this.done = false
   }
 
@@ -78,19 +82,6 @@ class Exchange implements Dispatcher.DispatchHandler {
     this.abort?.(new MirrorAbort(reason))
   }
 
-  /** Room for `need` bytes (≤ maxBytes, for which the main thread reserved capture budget): an idle buffer when one is large enough, else one of the next size class. */
-  #grow (need: number): void {
-    const have = this.buf?.length ?? 0
-    const capacity = sizeClass(Math.max(need, Math.min(this.spec.maxBytes, 2 * have)))
-    const i = idle.findIndex((ab) => ab.byteLength >= capacity)
-    const next = i === -1 ? Buffer.allocUnsafeSlow(capacity) : Buffer.from(idle.splice(i, 1)[0])
-    if (this.buf !== null) {
-      this.buf.copy(next, 0, 0, this.bytes)
-      keep(this.buf.buffer as ArrayBuffer)
-    }
-    this.buf = next
-  }
-
   onConnect (abort: (err?: Error) => void): void {
     this.abort = abort
     if (this.reason !== null) abort(new MirrorAbort(this.reason))
@@ -98,22 +89,19 @@ class Exchange implements Dispatcher.DispatchHandler {
 
   onHeaders (status: number, raw: Buffer[]): boolean {
     if (status < 200) return true
-    this.status = status
-    const length = readHeaders(raw, this.headers)
-    if (length > this.spec.maxBytes) { this.cancel('too_large'); return false }
+    const c = this.capture
+    c.takeHeaders(status, raw)
+    if (c.expected > this.spec.maxBytes) { this.cancel('too_large'); return false }
     // The comparison would skip the pair: its body is not worth receiving, even at idle priority.
-    if (length >= SHED_FROM && !hasRoom(2 * length)) { this.cancel('overloaded'); return false }
-    if (length > 0) this.#grow(length)
+    if (c.expected >= SHED_FROM && !hasRoom(2 * c.expected)) { this.cancel('overloaded'); return false }
     return true
   }
 
   onData (chunk: Buffer): boolean {
-    const need = this.bytes + chunk.length
-    if (need > this.spec.maxBytes) { this.cancel('too_large'); return false }
-    if (need > (this.buf?.length ?? 0)) this.#grow(need)
-    ;(this.buf as Buffer).set(chunk, this.bytes)
-    this.bytes = need
-    return true
+    // The budget here has no cap: only candidate.maxResponseBytes stops a capture.
+    if (this.capture.append(chunk)) return true
+    this.cancel('too_large')
+    return false
   }
 
   onComplete (): void { this.#finish(null) }
@@ -123,31 +111,24 @@ class Exchange implements Dispatcher.DispatchHandler {
     if (this.done) return
     this.done = true
     exchanges.delete(this.id)
-    if (this.buf !== null) {
-      if (error === null) held.set(this.id, { body: this.buf.subarray(0, this.bytes), at: performance.now() })
-      else keep(this.buf.buffer as ArrayBuffer)
-    }
-    const msg: FetchDone = { type: 'done', id: this.id, status: error === null ? this.status : 0, headers: this.headers, bytes: this.bytes, error, durationMs: performance.now() - this.startedAt }
+    const c = this.capture
+    if (error === null) held.set(this.id, { capture: c, body: owned(c), at: performance.now() })
+    else c.release()
+    const msg: FetchDone = { type: 'done', id: this.id, status: error === null ? c.status : 0, headers: c.headers, bytes: c.bytes, error, durationMs: performance.now() - this.startedAt }
     parentPort?.postMessage(msg)
   }
 }
 
-/** Keeps a large body buffer nobody reads any more for a later answer, if there is room among the idle ones. */
-function keep (buffer: ArrayBuffer): void {
-  if (idle.length < MAX_IDLE && buffer.byteLength >= RECYCLED_FROM) idle.push(buffer)
-}
-
-function release (id: number): Buffer | null {
+function release (id: number): { capture: CapturedResponse, body: Buffer } | null {
   const h = held.get(id)
   if (h === undefined) return null
   held.delete(id)
-  return h.body
+  return h
 }
 
 /** Frees a held body (the pair will not be compared): its buffer serves a later answer. */
 function drop (id: number): void {
-  const body = release(id)
-  if (body !== null) keep(body.buffer as ArrayBuffer)
+  release(id)?.capture.release()
 }
 
 function onRequest (msg: IoRequest): void {
@@ -170,19 +151,21 @@ function onRequest (msg: IoRequest): void {
     case 'forward': {
       // The comparison task, with the primary's body moved here by the main thread: add the
       // candidate's body and move both on. A body gone meanwhile makes the pair `skipped`.
-      const body = release(msg.id)
+      const h = release(msg.id)
       const task = msg.task
-      if (body !== null) task.candidate.body = body
+      if (h !== null) task.candidate.body = h.body
       else task.candidate.error = 'overloaded'
-      const transfer = body === null ? msg.transfer : [...msg.transfer, body.buffer as ArrayBuffer]
+      const transfer = h === null ? msg.transfer : [...msg.transfer, h.body.buffer as ArrayBuffer]
       ports.get(msg.slot)?.postMessage({ id: msg.taskId, task }, transfer)
+      // The buffer went with the task (detached here): nothing is kept of it.
+      h?.capture.release()
       break
     }
     case 'port':
       ports.get(msg.slot)?.close()
       ports.set(msg.slot, msg.port)
       // The worker gives the candidate's body buffer back this way once it has compared it.
-      msg.port.on('message', (buffer: ArrayBuffer) => keep(buffer))
+      msg.port.on('message', (buffer: ArrayBuffer) => buffers.give(buffer))
       break
   }
 }

@@ -9,7 +9,7 @@ import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
 import { candidateErrorReason, MirrorAbort } from './errors.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
-import { CaptureBudget, candidatePool, CapturedResponse, MirrorPair, readHeaders, SHED_FROM, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
+import { CaptureBudget, candidatePool, CapturedResponse, MirrorPair, SHED_FROM, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
 
 /** What the mirror needs to know of a request's route (see proxy/routes.ts RouteMatch). */
 export interface MirrorRoute {
@@ -53,8 +53,8 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   abort: ((err?: Error) => void) | null
   abortReason: MirrorAbort | null
   captureLimit: number
-  /** bytes of the route's last answer when they reach mirror.offloadFromBytes (the candidate's goes to the I/O thread), else 0 */
-  offloadSize: number
+  /** the route's last answer reached mirror.offloadFromBytes: the candidate's goes to the I/O thread */
+  large: boolean
   /** the exchange the I/O thread runs, when offloaded */
   remote: RemoteHandle | null
 
@@ -76,7 +76,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.abort = null
     this.abortReason = null
     this.captureLimit = captureLimit
-    this.offloadSize = 0
+    this.large = false
     this.remote = null
   }
 
@@ -84,7 +84,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   dispatch (): void {
     this.startedAt = performance.now()
     this.controller.deadlines.add(this, this.startedAt)
-    if (this.offloadSize === 0 || !this.offload()) {
+    if (!this.large || !this.offload()) {
       this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
     }
     this.secondary?.dispatch()
@@ -174,7 +174,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   onHeaders (status: number, raw: Buffer[]): boolean {
     if (status < 200) return true
     const c = this.candidate
-    captureHeaders(c, status, raw)
+    c.takeHeaders(status, raw)
     if (c.expected >= SHED_FROM && !this.controller.observer.room(2 * c.expected)) {
       // The comparison is full: a body it would shed is not worth receiving on the live thread,
       // nor the primary's worth copying.
@@ -233,13 +233,6 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   }
 }
 
-/** Status and headers of an upstream answer; the body buffer is sized from Content-Length. */
-function captureHeaders (into: CapturedResponse, status: number, raw: Buffer[]): void {
-  into.status = status
-  const length = readHeaders(raw, into.headers)
-  if (length !== -1) into.expect(length)
-}
-
 /**
  * A second call to the primary (or to noise.secondary) for a share of mirrored safe requests:
  * fields that differ between two answers of v1 are noise (Diffy's idea, without a second
@@ -278,7 +271,7 @@ class SecondaryExchange extends WithDeadline implements Dispatcher.DispatchHandl
 
   onHeaders (status: number, raw: Buffer[]): boolean {
     if (status < 200) return true
-    captureHeaders(this.response, status, raw)
+    this.response.takeHeaders(status, raw)
     return true
   }
 
@@ -386,8 +379,8 @@ export class MirrorController {
   /** jobs with every answer in, handed on together from one setImmediate */
   #ready: MirrorJob[]
   #offloadFrom: number
-  /** per route, the size of its last answer, once one reached #offloadFrom (routes are bounded by the config) */
-  #sizes: Map<string, number>
+  /** routes whose last answer reached #offloadFrom (routes are bounded by the config) */
+  #large: Set<string>
   #poolSettings: CandidatePoolSettings
 
   constructor (config: FrozenConfig, observer: MirrorObserver, runtime: { enabled: boolean | null, percent: number | null } = { enabled: null, percent: null }, budget?: CaptureBudget) {
@@ -418,13 +411,13 @@ export class MirrorController {
     this.#shuttingDown = false
     this.#ready = []
     this.#offloadFrom = config.mirror.offloadFromBytes
-    this.#sizes = new Map()
+    this.#large = new Set()
   }
 
   /** Learns a route's answer size (from the primary): routes with large answers are offloaded. */
   noteSize (route: string, bytes: number): void {
-    if (bytes >= this.#offloadFrom && this.#offloadFrom > 0) this.#sizes.set(route, bytes)
-    else if (this.#sizes.size > 0) this.#sizes.delete(route)
+    if (bytes >= this.#offloadFrom && this.#offloadFrom > 0) this.#large.add(route)
+    else if (this.#large.size > 0) this.#large.delete(route)
   }
 
   /** What the I/O thread needs for one candidate exchange. */
@@ -483,7 +476,7 @@ export class MirrorController {
       job.secondary = new SecondaryExchange(job, this.#noisePool, [...forwarded, this.#config.shadowHeader, '1'])
     }
     // Bodiless requests on a route whose answers are large: the candidate's answer is received by the I/O thread.
-    if (!hasBody) job.offloadSize = this.#sizes.get(route.name) ?? 0
+    if (!hasBody) job.large = this.#large.has(route.name)
     let primaryBody: Readable | null = null
     const chunked = hasBody && req.headers['content-length'] === undefined
     if (hasBody) primaryBody = teeBody(req, job, this.#config.maxBodyBytes, chunked)

@@ -123,6 +123,22 @@ export class CapturedResponse {
     this.remote = null
   }
 
+  /**
+   * Status and raw headers of an upstream answer (names lowercased, values as received); the body
+   * buffer is sized from Content-Length. The same on the main thread and in the I/O thread.
+   */
+  takeHeaders (status: number, raw: Buffer[]): void {
+    this.status = status
+    let length = -1
+    for (let i = 0; i < raw.length; i += 2) {
+      const name = raw[i].toString('latin1').toLowerCase()
+      const value = raw[i + 1].toString('latin1')
+      this.headers.push(name, value)
+      if (name === 'content-length') length = Number(value)
+    }
+    if (length !== -1) this.expect(length)
+  }
+
   /** Sizes the buffer for a body of `n` bytes (from Content-Length) before it arrives. */
   expect (n: number): void {
     this.expected = n
@@ -236,21 +252,6 @@ export class MirrorPair {
     const budget = this.primary.budget
     if (budget !== null) for (const b of buffers) budget.give(b)
   }
-}
-
-/**
- * Appends an upstream answer's raw headers to `into` (names lowercased, values as received) and
- * returns its Content-Length, or -1: the same on the main thread and in the I/O thread.
- */
-export function readHeaders (raw: Buffer[], into: string[]): number {
-  let length = -1
-  for (let i = 0; i < raw.length; i += 2) {
-    const name = raw[i].toString('latin1').toLowerCase()
-    const value = raw[i + 1].toString('latin1')
-    into.push(name, value)
-    if (name === 'content-length') length = Number(value)
-  }
-  return length
 }
 
 /** How paritygate connects to the candidate, on the main thread and in the I/O thread alike. */
