@@ -115,3 +115,17 @@ test('mirror should shed an offloaded candidate answer at its headers when the c
   ok(await eventually(() => proxy.app.proxyState.mirror?.budget.used === 0), 'every reserved byte was given back')
   strictEqual(await metric(proxy, 'paritygate_mirror_inflight'), 0)
 })
+
+test('mirror should compare an offloaded candidate answer with an empty body, not skip it', async (t) => {
+  const v1 = bigBody('v1')
+  const primary = await createUpstream(t, answer(v1))
+  const candidate = await createUpstream(t, (_req, res) => { res.writeHead(200, { 'content-type': 'application/json', 'content-length': '0' }).end() })
+  const proxy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 } })
+  for (let i = 0; i < 4; i++) {
+    strictEqual(await (await request(`${proxy.url}/big`)).body.text(), v1)
+    if (i === 1) ok(await eventually(() => proxy.app.engine?.ioReady === true, 10_000), 'the second large answer started the I/O thread')
+  }
+  ok(await eventually(async () => await metric(proxy, 'paritygate_comparisons_total{route="GET /big",outcome="mismatch"}') === 4, 10_000))
+  strictEqual(await metric(proxy, 'paritygate_mirror_offloaded_total{route="GET /big"}'), 2)
+  strictEqual(await metric(proxy, 'paritygate_comparisons_total{route="GET /big",outcome="skipped"}'), 0)
+})
