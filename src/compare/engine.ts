@@ -181,7 +181,7 @@ export class ComparisonEngine {
     const inWorker = this.#pool !== null && comparable && (size >= this.#workerMinBytes || remote !== null)
     // A body held by the I/O thread of workers replaced since (a reload) is gone: the pair cannot be compared.
     const lost = remote !== null && remote.pool !== this.#pool
-    if (lost || this.#queued >= this.#maxQueue || (inWorker && this.#queuedBytes + size > this.#maxQueueBytes)) {
+    if (lost || this.#queued >= this.#maxQueue || (inWorker && size > this.#room())) {
       remote?.drop()
       pair.release?.()
       this.overloaded++
