@@ -14,6 +14,15 @@ const TOKEN = /^(?=.*\d)[A-Za-z0-9_-]{24,}$/
 /** The name reported for a request when the cap on distinct names is reached. */
 export const OTHER_ROUTE = 'other'
 
+/** Paths (method, space and path) longer than this are named each time, never cached. */
+export const MAX_CACHED_KEY = 256
+/** What the route cache may hold, counting each entry as its key's length plus ENTRY_BYTES. */
+export const ROUTE_CACHE_BYTES = 2 * 1024 * 1024
+/** A Map entry's own cost, roughly (the RouteMatch it points to is shared). */
+const ENTRY_BYTES = 64
+/** An automatic name longer than this is `other`: it would be a label of every series of its route. */
+export const MAX_NAME_CHARS = 256
+
 /** True for a path segment that names one record rather than a collection: integers, UUIDs, long hex, ULIDs, long tokens. */
 export function isIdSegment (segment: string): boolean {
   return INT.test(segment) || UUID.test(segment) || HEX.test(segment) || ULID.test(segment) || TOKEN.test(segment)
@@ -65,7 +74,9 @@ class CompiledRoute {
 
 /**
  * Names requests for labels and reports. Names are bounded: at most `maxRoutes` distinct automatic
- * names; beyond that, `other`. A bounded cache keeps the per-request cost to one Map lookup.
+ * names of at most MAX_NAME_CHARS each; beyond that, `other`. A cache bounded in bytes
+ * (ROUTE_CACHE_BYTES, paths over MAX_CACHED_KEY never cached) keeps the per-request cost to one
+ * Map lookup: 10,000 unique 60 KB paths once held 573 MiB of it.
  */
 export class RouteNamer {
   #routes: CompiledRoute[]
@@ -74,6 +85,7 @@ export class RouteNamer {
   #other: RouteMatch
   #cache: Map<string, RouteMatch>
   #cacheLimit: number
+  #cacheBytes: number
 
   /**
    * @param routes configured templates, tried in order
@@ -86,7 +98,11 @@ export class RouteNamer {
     this.#other = new RouteMatch(OTHER_ROUTE, null, null)
     this.#cache = new Map()
     this.#cacheLimit = 10_000
+    this.#cacheBytes = 0
   }
+
+  /** What the route cache holds, counted as ROUTE_CACHE_BYTES counts it. */
+  get cacheBytes (): number { return this.#cacheBytes }
 
   /** The route name for a method and a request target (query string ignored). */
   name (method: string, url: string): string {
@@ -101,8 +117,14 @@ export class RouteNamer {
     const hit = this.#cache.get(key)
     if (hit !== undefined) return hit
     const found = this.#compute(METHODS.has(method) ? method : 'OTHER', path)
-    if (this.#cache.size >= this.#cacheLimit) this.#cache.clear()
+    if (key.length > MAX_CACHED_KEY) return found
+    const bytes = key.length + ENTRY_BYTES
+    if (this.#cache.size >= this.#cacheLimit || this.#cacheBytes + bytes > ROUTE_CACHE_BYTES) {
+      this.#cache.clear()
+      this.#cacheBytes = 0
+    }
     this.#cache.set(key, found)
+    this.#cacheBytes += bytes
     return found
   }
 
@@ -118,6 +140,7 @@ export class RouteNamer {
       else if (part.length > 64) parts[i] = ':long'
     }
     const name = `${method} /${parts.join('/')}`
+    if (name.length > MAX_NAME_CHARS) return this.#other
     const known = this.#auto.get(name)
     if (known !== undefined) return known
     if (this.#auto.size >= this.#maxRoutes) return this.#other

@@ -2,8 +2,10 @@
 import { ok, strictEqual } from 'node:assert/strict'
 import { randomBytes } from 'node:crypto'
 import { test } from 'node:test'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { request } from 'undici'
-import { isIdSegment, OTHER_ROUTE, RouteNamer } from '../../src/proxy/routes.ts'
+import { isIdSegment, MAX_NAME_CHARS, OTHER_ROUTE, ROUTE_CACHE_BYTES, RouteNamer } from '../../src/proxy/routes.ts'
 import { startProxy } from '../helpers/proxy.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 
@@ -56,4 +58,60 @@ test('proxy should keep /metrics bounded after 10,000 distinct random paths and 
   ok(series.length <= 51 * methods.length, `${series.length} series`)
   ok(text.length < 400_000, `/metrics is ${text.length} bytes`)
   ok(series.some((l) => l.includes('route="other"')))
+})
+
+test('RouteNamer should bound its cache in bytes: 10,000 unique 60 KB paths, then 50,000 short ones, never hold more than ROUTE_CACHE_BYTES', () => {
+  const namer = new RouteNamer([])
+  const long = 'z'.repeat(60 * 1024)
+  let most = 0
+  for (let i = 0; i < 10_000; i++) {
+    strictEqual(namer.name('GET', `/${i}/${long}`), 'GET /:id/:long')
+    most = Math.max(most, namer.cacheBytes)
+  }
+  strictEqual(most, 0, 'a path this long is never cached')
+  for (let i = 0; i < 50_000; i++) {
+    namer.name('GET', `/files/${i}/${'b'.repeat(200)}`)
+    most = Math.max(most, namer.cacheBytes)
+  }
+  ok(most > 0 && most <= ROUTE_CACHE_BYTES, `cache held at most ${most} bytes`)
+  strictEqual(namer.name('GET', '/orders/1'), 'GET /orders/:id', 'naming is unchanged')
+  ok(namer.cacheBytes > 0, 'short paths are cached')
+})
+
+test('RouteNamer should name `other` a path whose automatic name would exceed MAX_NAME_CHARS', () => {
+  const namer = new RouteNamer([])
+  // 2,000 short segments: none is long or id-like, but the name would be 8 KB on every series of the route.
+  const path = '/' + Array.from({ length: 2000 }, () => 'abc').join('/')
+  strictEqual(namer.name('GET', path), OTHER_ROUTE)
+  const fits = '/' + Array.from({ length: 20 }, () => 'abc').join('/')
+  ok(fits.length + 4 <= MAX_NAME_CHARS)
+  strictEqual(namer.name('GET', fits), `GET ${fits}`)
+})
+
+test('proxy should not grow its heap with many unique long paths (mirroring off)', async (t) => {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const upstream = await createUpstream(t, (_req, res) => res.end())
+  const proxy = await startProxy(t, { primary: { url: upstream } })
+  const { Pool } = await import('undici')
+  const pool = new Pool(proxy.url, { connections: 8, pipelining: 1 })
+  t.after(() => pool.close())
+  const long = 'z'.repeat(30 * 1024)
+  const send = async (from: number, n: number) => {
+    let i = from
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      while (i < from + n) {
+        const res = await pool.request({ method: 'GET', path: `/${i++}x/${long}` })
+        await res.body.dump()
+      }
+    }))
+  }
+  await send(0, 200)
+  gc()
+  const before = process.memoryUsage().heapUsed
+  await send(200, 2000)
+  gc()
+  const grown = process.memoryUsage().heapUsed - before
+  // Cached, 2,000 keys of 30 KB would hold 60 MB.
+  ok(grown < 16 * 1024 * 1024, `heap grew by ${(grown / 1048576).toFixed(1)} MiB`)
 })
