@@ -5,9 +5,13 @@ const REQUEST_DROP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
   'proxy-authenticate', 'proxy-authorization', 'expect', 'http2-settings'
 ])
+/**
+ * `expect` is a request field; in a response it only makes Node send the header block at once, encoded as UTF-8
+ * (obs-text bytes such as 0xE9 reach the client as C3 A9).
+ */
 const RESPONSE_DROP = new Set([
   'connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade',
-  'proxy-authenticate', 'proxy-authorization'
+  'proxy-authenticate', 'proxy-authorization', 'expect'
 ])
 
 /**
@@ -63,6 +67,7 @@ export function forwardRequestHeaders (raw: string[], remoteAddress: string | un
   let xfp: string | null = null
   let xfh: string | null = null
   let host: string | null = null
+  let sawHost = false
   for (let i = 0; i < raw.length; i += 2) {
     const name = raw[i]
     const lower = name.toLowerCase()
@@ -72,6 +77,9 @@ export function forwardRequestHeaders (raw: string[], remoteAddress: string | un
       continue
     }
     if (lower === 'host') {
+      // The first Host only, as Node's req.headers.host: undici refuses a second one (a 502 charged to the primary).
+      if (sawHost) continue
+      sawHost = true
       host = value
       if (opts.host !== null) continue
     } else if (opts.xForwarded && lower.startsWith('x-forwarded-')) {
@@ -84,10 +92,11 @@ export function forwardRequestHeaders (raw: string[], remoteAddress: string | un
     }
     headers.push(name, value)
   }
+  // Host is for every recipient, never a connection option: naming it must not send the primary's own address instead.
+  if (named !== null && named.delete('host') && named.size === 0) named = null
   if (named !== null) {
     headers = out.headers = dropNamed(headers, named)
     if (out.requestId !== null && named.has(opts.requestIdHeader)) out.requestId = null
-    if (named.has('host')) host = null
     if (named.has('x-forwarded-for')) xff = null
     if (named.has('x-forwarded-proto')) xfp = null
     if (named.has('x-forwarded-host')) xfh = null
