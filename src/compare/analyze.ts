@@ -1,5 +1,5 @@
 /* One mirrored exchange in, its outcome out: status, headers, body compared under the route's rules, noise paths, a redacted sample. Pure; runs on the main thread or in a worker. */
-import { readBody } from './body.ts'
+import { codingChain, effectiveCharset, parseContentType, readBody } from './body.ts'
 import { compareExchanges, type ComparisonResult, type Exchange } from './compare.ts'
 import { type Redactor } from './redact.ts'
 import { type RuleSet } from './rule-set.ts'
@@ -27,6 +27,8 @@ export interface AnalyzeTask {
   maxBodyChars: number
   /** compute both canonical hashes even when the bytes are identical (for the debug breadcrumb) */
   hashes?: boolean
+  /** the request's method, when known (an answer to HEAD has no body) */
+  method?: string
 }
 
 /** The outcome of one exchange (before noise reclassification, which needs the learner's state). */
@@ -81,15 +83,59 @@ function headerValues (flat: readonly string[], name: string): string | null {
   return out
 }
 
+/** Scratch for {@link readingHeaders}: content-encoding, transfer-encoding, content-type of each side. */
+const readA: Array<string | undefined> = [undefined, undefined, undefined]
+const readB: Array<string | undefined> = [undefined, undefined, undefined]
+
+/** Collects the header values the reading of a body depends on, in one pass (repeated ones joined as the comparator joins them). */
+function readingHeaders (flat: readonly string[], out: Array<string | undefined>): void {
+  out[0] = out[1] = out[2] = undefined
+  for (let i = 0; i < flat.length; i += 2) {
+    const name = flat[i]
+    const n = name.length
+    if ((n !== 12 && n !== 16 && n !== 17) || ((name.charCodeAt(0) | 0x20) !== 0x63 && (name.charCodeAt(0) | 0x20) !== 0x74)) continue
+    const lower = name.toLowerCase()
+    const k = lower === 'content-type' ? 2 : lower === 'content-encoding' ? 0 : lower === 'transfer-encoding' ? 1 : -1
+    if (k >= 0) out[k] = out[k] === undefined ? flat[i + 1] : `${out[k] as string},${flat[i + 1]}`
+  }
+}
+
+/** The normalised coding chain and charset a body is read with (see body.ts). */
+function readingKey (h: Array<string | undefined>): string {
+  const chain = codingChain({ 'content-encoding': h[0], 'transfer-encoding': h[1] })
+  return `${chain.join(',')};${effectiveCharset(parseContentType(h[2])) ?? ''}`
+}
+
 /**
- * Byte-identical answers (same status, same allow-listed header values, same body bytes) are equal
- * whatever the rules say: the common case for a healthy candidate costs a memcmp, not two parses.
+ * Whether the same bytes read as the same content on both sides (headers in readA, readB): the
+ * same content-coding chain and the same charset. Identical header values answer at once;
+ * different spellings of the same coding or charset (`x-gzip` / `gzip`, `UTF-8` / `utf8`) are
+ * normalised.
+ */
+function sameReading (): boolean {
+  if (readA[0] === readB[0] && readA[1] === readB[1] && readA[2] === readB[2]) return true
+  return readingKey(readA) === readingKey(readB)
+}
+
+const READING_NAMES = ['content-encoding', 'transfer-encoding', 'content-type']
+
+/**
+ * Byte-identical answers (same status, same allow-listed header values, same body bytes, read
+ * the same: same content-coding chain and charset) are equal whatever the rules say: the common
+ * case for a healthy candidate costs a memcmp, not two parses. The same bytes under another
+ * coding or charset are another answer (plain bytes labelled gzip cannot be decoded; gzip bytes
+ * without their label are not the JSON they hold), left to the full comparison.
  * @param names allow-listed header names, lowercased
  */
 export function sameAnswer (a: Answer, b: Answer, names: readonly string[]): boolean {
   if (a.status !== b.status || a.body.byteLength !== b.body.byteLength) return false
-  for (const name of names) if (headerValues(a.headers, name) !== headerValues(b.headers, name)) return false
-  return Buffer.compare(a.body, b.body) === 0
+  readingHeaders(a.headers, readA)
+  readingHeaders(b.headers, readB)
+  for (const name of names) {
+    const k = READING_NAMES.indexOf(name)
+    if (k >= 0 ? readA[k] !== readB[k] : headerValues(a.headers, name) !== headerValues(b.headers, name)) return false
+  }
+  return sameReading() && Buffer.compare(a.body, b.body) === 0
 }
 
 /**
@@ -111,14 +157,14 @@ export function analyze (task: AnalyzeTask, rules: RuleSet, redactor: Redactor):
     if (s !== null && s.error === null && !s.truncated) {
       if (sameAnswer(p, s, compiled.headers)) noisePaths = []
       else {
-        const noise = compareExchanges(pe, exchange(s), compiled)
+        const noise = compareExchanges(pe, exchange(s), compiled, task.method)
         noisePaths = noise.outcome === 'match' || noise.outcome === 'mismatch' ? noise.diffs.map((d) => d.path) : null
       }
     }
     if (task.hashes !== true && sameAnswer(p, c, compiled.headers)) {
       return { outcome: 'match', reason: null, detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths, sample: null }
     }
-    const cmp = compareExchanges(pe, exchange(c), compiled)
+    const cmp = compareExchanges(pe, exchange(c), compiled, task.method)
     let sample: AnalyzeResult['sample'] = null
     if (task.render && cmp.outcome === 'mismatch') {
       sample = { primary: renderSide(p, redactor, task.maxBodyChars, compiled.maxBodyBytes), candidate: renderSide(c, redactor, task.maxBodyChars, compiled.maxBodyBytes) }

@@ -3,16 +3,24 @@
  * classified by media type, and either a canonical JSON tree or a sha256 of the bytes.
  *
  * Policies:
- * - Content-Encoding (RFC 9110 §8.4): gzip / x-gzip, deflate (zlib, or raw deflate as some
- *   servers send), br and identity; decoded in reverse order of application; more than 2
- *   codings -> skipped `too_many_encodings`; any other coding -> skipped `unsupported_encoding`.
+ * - Codings (RFC 9110 §8.4): the body's coding chain is Content-Encoding's codings, then
+ *   Transfer-Encoding's other than `chunked` (the HTTP client undoes chunked framing and nothing
+ *   else), normalised: lower case, trimmed, `x-gzip` is `gzip`, `x-compress` is `compress`,
+ *   `identity` and empty entries dropped. gzip, deflate (zlib, or raw deflate as some servers
+ *   send) and br are decoded in reverse order of application; more than 2 codings -> skipped
+ *   `too_many_encodings`; any other coding -> skipped `unsupported_encoding`. An empty body is
+ *   empty content whatever its coding (HEAD, 204 and 304 answers carry coding headers and no body).
  * - The decoded size is capped through zlib's `maxOutputLength`, so a decompression bomb stops
  *   at `maxBodyBytes`: skipped `too_large`. A raw body over the cap is skipped the same way.
- * - A body that fails to decode is compared by the sha256 of its raw bytes, with the anomaly
- *   `decode_error` (identical broken bodies still match).
+ * - A body that fails to decode keeps its raw bytes, with the anomaly `decode_error`; compare.ts
+ *   finds it equal only to the same raw bytes under the same coding chain.
  * - JSON is `application/json` or any `*\/*+json` (RFC 6839 §3.1). Charset: UTF-8 when absent;
  *   others decoded with TextDecoder (fatal); an unknown charset means compare bytes.
- * - Anything else is compared by the sha256 of its (decoded) bytes.
+ * - Anything else is compared by the sha256 of its (decoded) bytes. `charset` on the view is the
+ *   WHATWG name of the declared charset (`utf8` and `UTF-8` are `utf-8`, `latin1` and
+ *   `iso-8859-1` are `windows-1252`), UTF-8 for JSON without one, null for other types without
+ *   one, `?label` for a label TextDecoder does not know: compare.ts reads the bytes as text when
+ *   the two sides' charsets differ.
  */
 import { createHash } from 'node:crypto'
 import { brotliDecompressSync, gunzipSync, inflateRawSync, inflateSync } from 'node:zlib'
@@ -45,6 +53,63 @@ export function parseContentType (header: string | string[] | undefined): MediaT
   return { type, charset, json }
 }
 
+function codingName (coding: string): string {
+  const c = coding.trim().toLowerCase()
+  return c === 'x-gzip' ? 'gzip' : c === 'x-compress' ? 'compress' : c
+}
+
+/** The normalised codings of a Content-Encoding (or, `transfer` true, Transfer-Encoding) value, in order of application. */
+function codingList (value: string | string[] | undefined, transfer: boolean): string[] {
+  if (value === undefined) return []
+  const out: string[] = []
+  for (const part of (Array.isArray(value) ? value.join(',') : value).split(',')) {
+    const c = codingName(part)
+    if (c !== '' && c !== 'identity' && !(transfer && c === 'chunked')) out.push(c)
+  }
+  return out
+}
+
+/**
+ * The codings applied to a body, in order of application, normalised: Content-Encoding's,
+ * then Transfer-Encoding's other than `chunked`; `identity` dropped, `x-gzip` is `gzip`.
+ * @param headers response headers (lower-case names)
+ */
+export function codingChain (headers: Record<string, string | string[] | undefined>): string[] {
+  const content = codingList(headers['content-encoding'], false)
+  const te = headers['transfer-encoding']
+  return te === undefined ? content : [...content, ...codingList(te, true)]
+}
+
+const charsetNames = new Map<string, string>()
+
+/**
+ * The WHATWG encoding name of a charset label (`UTF8` → `utf-8`, `latin1` → `windows-1252`),
+ * or `?label` when TextDecoder does not know the label.
+ * @param label a charset parameter, lower-cased
+ */
+export function charsetName (label: string): string {
+  let name = charsetNames.get(label)
+  if (name === undefined) {
+    try {
+      name = new TextDecoder(label).encoding
+    } catch {
+      name = '?' + label
+    }
+    if (charsetNames.size < 256) charsetNames.set(label, name)
+  }
+  return name
+}
+
+/**
+ * The charset the text of a body is read in: the declared one (see {@link charsetName}),
+ * UTF-8 for JSON without one, null for other media types without one.
+ * @param media parsed Content-Type
+ */
+export function effectiveCharset (media: MediaType): string | null {
+  if (media.charset === null || media.charset === '') return media.json ? 'utf-8' : null
+  return charsetName(media.charset)
+}
+
 /** Why a body is not compared. */
 export type SkipReason = 'too_large' | 'too_deep' | 'unsupported_encoding' | 'too_many_encodings'
 
@@ -64,9 +129,8 @@ export const MAX_CODINGS = 2
  */
 export function decodeContent (body: Buffer, contentEncoding: string | string[] | undefined, maxBytes = 4 * 1024 * 1024): DecodeResult {
   if (body.length > maxBytes) return { ok: false, reason: 'too_large', detail: `body of ${body.length} bytes over the ${maxBytes} byte cap` }
-  if (contentEncoding === undefined) return { ok: true, body }
-  const codings = (Array.isArray(contentEncoding) ? contentEncoding.join(',') : contentEncoding)
-    .split(',').map((c) => c.trim().toLowerCase()).filter((c) => c !== '' && c !== 'identity')
+  if (contentEncoding === undefined || body.length === 0) return { ok: true, body }
+  const codings = codingList(contentEncoding, false)
   if (codings.length > MAX_CODINGS) {
     return { ok: false, reason: 'too_many_encodings', detail: `${codings.length} content-codings (at most ${MAX_CODINGS})` }
   }
@@ -75,7 +139,7 @@ export function decodeContent (body: Buffer, contentEncoding: string | string[] 
     const coding = codings[k]
     const opts = { maxOutputLength: maxBytes }
     try {
-      if (coding === 'gzip' || coding === 'x-gzip') out = gunzipSync(out, opts)
+      if (coding === 'gzip') out = gunzipSync(out, opts)
       else if (coding === 'br') out = brotliDecompressSync(out, opts)
       else if (coding === 'deflate') out = inflateDeflate(out, opts)
       else return { ok: false, reason: 'unsupported_encoding', detail: `content-coding ${JSON.stringify(coding)}` }
@@ -106,6 +170,9 @@ export type BodyAnomaly = Exclude<CanonicalReason, 'too_deep'> | 'decode_error' 
 /**
  * A comparable view of one body. `kind` is `json` (tree set), `bytes` (compared by hash of
  * bytes; `anomaly` says why when the body claimed to be JSON or failed to decode) or `skipped`.
+ * `bytes` are the decoded bytes, or the raw ones when decoding failed (`decode_error`);
+ * `coding` is the normalised coding chain (`gzip,br`, '' for none) and `charset` the one the
+ * bytes are read in (see {@link effectiveCharset}).
  */
 export class BodyView {
   kind: 'json' | 'bytes' | 'skipped'
@@ -115,9 +182,11 @@ export class BodyView {
   skipReason: SkipReason | null
   anomaly: BodyAnomaly | null
   detail: string | null
+  coding: string
+  charset: string | null
 
   constructor (kind: 'json' | 'bytes' | 'skipped', tree: JsonNode | null, hash: string | null, bytes: Buffer | null,
-    skipReason: SkipReason | null, anomaly: BodyAnomaly | null, detail: string | null) {
+    skipReason: SkipReason | null, anomaly: BodyAnomaly | null, detail: string | null, coding = '', charset: string | null = null) {
     this.kind = kind
     this.tree = tree
     this.hash = hash
@@ -125,6 +194,33 @@ export class BodyView {
     this.skipReason = skipReason
     this.anomaly = anomaly
     this.detail = detail
+    this.coding = coding
+    this.charset = charset
+  }
+}
+
+function isAscii (bytes: Buffer): boolean {
+  for (let i = 0; i < bytes.length; i++) if (bytes[i] >= 0x80) return false
+  return true
+}
+
+/**
+ * The text a client reads from a decoded body: its bytes in its charset; without a declared
+ * charset (not JSON) only ASCII bytes read the same everywhere. Null when the text cannot be
+ * known: an undeclared charset over non-ASCII bytes, an unknown charset, bytes invalid in the
+ * charset, or a body that failed to decode.
+ * @param view a view from {@link readBody}
+ */
+export function bodyText (view: BodyView): string | null {
+  const bytes = view.bytes
+  if (bytes === null || view.anomaly === 'decode_error') return null
+  const charset = view.charset
+  if (charset === null) return isAscii(bytes) ? bytes.toString('latin1') : null
+  if (charset.charCodeAt(0) === 0x3f) return null
+  try {
+    return new TextDecoder(charset, { fatal: true }).decode(bytes)
+  } catch {
+    return null
   }
 }
 
@@ -144,8 +240,8 @@ export function sha256 (bytes: Buffer | string): string {
   return createHash('sha256').update(bytes).digest('hex')
 }
 
-function asBytes (body: Buffer, anomaly: BodyAnomaly | null, detail: string | null): BodyView {
-  return new BodyView('bytes', null, sha256(body), body, null, anomaly, detail)
+function asBytes (body: Buffer, anomaly: BodyAnomaly | null, detail: string | null, coding: string, charset: string | null): BodyView {
+  return new BodyView('bytes', null, sha256(body), body, null, anomaly, detail, coding, charset)
 }
 
 /**
@@ -155,31 +251,34 @@ function asBytes (body: Buffer, anomaly: BodyAnomaly | null, detail: string | nu
  * @param opts limits
  */
 export function readBody (headers: Record<string, string | string[] | undefined>, body: Buffer, opts: ReadBodyOptions = {}): BodyView {
-  const decoded = decodeContent(body, headers['content-encoding'], opts.maxBodyBytes)
+  const chain = codingChain(headers)
+  const coding = chain.length === 0 ? '' : chain.join(',')
+  const media = parseContentType(headers['content-type'])
+  const charsetKey = effectiveCharset(media)
+  const decoded = decodeContent(body, chain.length === 0 ? undefined : chain, opts.maxBodyBytes)
   if (!decoded.ok) {
-    if (decoded.reason === 'decode_error') return asBytes(body, 'decode_error', decoded.detail)
-    return new BodyView('skipped', null, null, null, decoded.reason, null, decoded.detail)
+    if (decoded.reason === 'decode_error') return asBytes(body, 'decode_error', decoded.detail, coding, charsetKey)
+    return new BodyView('skipped', null, null, null, decoded.reason, null, decoded.detail, coding, charsetKey)
   }
   const bytes = decoded.body
-  const media = parseContentType(headers['content-type'])
-  if (!media.json) return asBytes(bytes, null, null)
+  if (!media.json) return asBytes(bytes, null, null, coding, charsetKey)
   let input: Buffer | string = bytes
   const charset = media.charset
-  if (charset !== null && charset !== 'utf-8' && charset !== 'utf8') {
+  if (charsetKey !== 'utf-8') {
     let decoder: TextDecoder
     try {
-      decoder = new TextDecoder(charset, { fatal: true })
+      decoder = new TextDecoder(charset as string, { fatal: true })
     } catch {
-      return asBytes(bytes, null, `unsupported charset ${charset}`)
+      return asBytes(bytes, null, `unsupported charset ${charset as string}`, coding, charsetKey)
     }
     try {
       input = decoder.decode(bytes)
     } catch {
-      return asBytes(bytes, 'invalid_charset', `body is not valid ${charset}`)
+      return asBytes(bytes, 'invalid_charset', `body is not valid ${charset as string}`, coding, charsetKey)
     }
   }
   const result = canonicalize(input, { maxDepth: opts.maxDepth })
-  if (result.ok) return new BodyView('json', result.value, result.hash, bytes, null, null, null)
-  if (result.reason === 'too_deep') return new BodyView('skipped', null, null, null, 'too_deep', null, result.detail)
-  return asBytes(bytes, result.reason, result.detail)
+  if (result.ok) return new BodyView('json', result.value, result.hash, bytes, null, null, null, coding, charsetKey)
+  if (result.reason === 'too_deep') return new BodyView('skipped', null, null, null, 'too_deep', null, result.detail, coding, charsetKey)
+  return asBytes(bytes, result.reason, result.detail, coding, charsetKey)
 }

@@ -203,7 +203,8 @@ export class ComparisonEngine {
       secondary: pair.secondary === null ? null : side(pair.secondary),
       render: inWorker,
       maxBodyChars: this.#maxBodyChars,
-      hashes: this.#wantHashes()
+      hashes: this.#wantHashes(),
+      method: pair.method
     }
     this.#queued++
     if (inWorker) {
