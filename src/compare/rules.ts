@@ -17,7 +17,8 @@
  * - `timestamps`: `true` makes every pair of strings that both parse as RFC 3339 date-times
  *   equal when they name the same instant (within `timestampToleranceMs`, default 0);
  *   a list of paths restricts this to those paths. Default: off, because a timestamp's text
- *   can itself be the contract (signatures, cache keys). Instants are exact to the nanosecond.
+ *   can itself be the contract (signatures, cache keys). Instants are exact to the nanosecond,
+ *   for every year 0000-9999; a leap second `:60` is the next minute's `:00` (see parseInstant).
  * - `unordered`: the array at the path is a multiset; elements are matched by canonical text,
  *   leftovers are paired in canonical order and diffed with the rules beneath.
  * - `keyed`: `{ "$.items": "id" }` matches array elements by the canonical value of their
@@ -396,7 +397,10 @@ const DAYS = [31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31]
 
 /**
  * The instant an RFC 3339 date-time names, in nanoseconds since the epoch, or null when the
- * text is not one (RFC 3339 §5.6; digits beyond nanoseconds are dropped).
+ * text is not one (RFC 3339 §5.6; digits beyond nanoseconds are dropped). Years 0000-9999 of
+ * the proleptic Gregorian calendar, offsets up to ±23:59 (`-00:00` is UTC). A leap second
+ * (`:60`, accepted in any minute) names the same instant as the next minute's `:00`, as in
+ * POSIX time (which has no leap seconds): `23:59:60.5Z` is `00:00:00.5Z` of the next day.
  * @param text decoded string value
  */
 export function parseInstant (text: string): bigint | null {
@@ -418,9 +422,26 @@ export function parseInstant (text: string): bigint | null {
     if (oh > 23 || om > 59) return null
     offset = (oh * 60 + om) * 60 * (m[9] === '-' ? -1 : 1)
   }
-  const seconds = Date.UTC(year, month - 1, day, hour, minute, second) / 1000 - offset
+  // Not Date.UTC: it reads years 0-99 as 1900-1999, and year 0001 is the zero time of Go and .NET.
+  const seconds = daysFromCivil(year, month, day) * 86400 + hour * 3600 + minute * 60 + second - offset
   const frac = BigInt(((m[7] ?? '') + '000000000').slice(0, 9))
   return BigInt(seconds) * 1_000_000_000n + frac
+}
+
+/**
+ * Days from 1970-01-01 to a date of the proleptic Gregorian calendar (year 0 is 1 BC, a leap
+ * year), exact for any year (H. Hinnant's days_from_civil).
+ * @param year full year
+ * @param month 1-12
+ * @param day 1-31
+ */
+export function daysFromCivil (year: number, month: number, day: number): number {
+  const y = month <= 2 ? year - 1 : year
+  const era = Math.floor(y / 400)
+  const yoe = y - era * 400
+  const doy = Math.floor((153 * (month > 2 ? month - 3 : month + 9) + 2) / 5) + day - 1
+  const doe = yoe * 365 + Math.floor(yoe / 4) - Math.floor(yoe / 100) + doy
+  return era * 146097 + doe - 719468
 }
 
 function checkPaths (value: unknown, where: string): string[] {
