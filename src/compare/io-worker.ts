@@ -88,9 +88,10 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onHeaders (status: number, raw: Buffer[]): boolean {
+    if (status < 100 || status > 599) { this.cancel('parse'); return false } // no HTTP status: garbage
     if (status < 200) return true
     const c = this.capture
-    c.takeHeaders(status, raw)
+    c.takeHeaders(status, raw, this.spec.method === 'HEAD')
     if (c.expected > this.spec.maxBytes) { this.cancel('too_large'); return false }
     // The comparison would skip the pair: its body is not worth receiving, even at idle priority.
     if (c.expected >= SHED_FROM && !hasRoom(2 * c.expected)) { this.cancel('overloaded'); return false }

@@ -4,7 +4,10 @@ export type BreakerState = 'closed' | 'open' | 'half_open'
 
 /**
  * Closed: everything passes. After `failures` consecutive failures it opens and refuses for
- * `cooldownMs`; then one probe passes (half-open): a success closes it, a failure opens it again.
+ * `cooldownMs`; then one probe passes (half-open): a success closes it, a failure opens it again,
+ * and a probe that ends neither way (cut off by paritygate: too large, overloaded, shutdown, the
+ * client gone) is released, so that the next request may probe. Every caller allowed through
+ * must report exactly one of success(), failure() or release().
  */
 export class CircuitBreaker {
   readonly failures: number
@@ -29,6 +32,9 @@ export class CircuitBreaker {
 
   get state (): BreakerState { return this.#state }
 
+  /** Whether a half-open probe is in flight now. */
+  get probing (): boolean { return this.#probing }
+
   /** Whether a mirror may go out now; in half-open, only one at a time. */
   allow (now = Date.now()): boolean {
     if (this.#state === 'closed') return true
@@ -46,6 +52,11 @@ export class CircuitBreaker {
     this.#consecutive = 0
     this.#probing = false
     this.#state = 'closed'
+  }
+
+  /** A mirror ended neither in success nor in failure of the candidate: a probe's slot is free again, the state unchanged. */
+  release (): void {
+    this.#probing = false
   }
 
   failure (now = Date.now()): void {

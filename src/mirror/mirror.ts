@@ -9,7 +9,7 @@ import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
 import { candidateErrorReason, MirrorAbort } from './errors.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
-import { CaptureBudget, candidatePool, CapturedResponse, MirrorPair, SHED_FROM, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
+import { bodiless, CaptureBudget, candidatePool, CapturedResponse, MirrorPair, SHED_FROM, sizeClass, type CandidatePoolSettings, type CandidateErrorReason, type FetchDone, type FetchSpec, type MirrorDecision, type MirrorObserver, type RemoteHandle } from './types.ts'
 
 /** What the mirror needs to know of a request's route (see proxy/routes.ts RouteMatch). */
 export interface MirrorRoute {
@@ -24,6 +24,10 @@ const TOO_LARGE = new MirrorAbort('too_large')
 const OVER_BUDGET = new MirrorAbort('overloaded')
 const SHUTDOWN = new MirrorAbort('shutdown')
 const CLIENT_GONE = new MirrorAbort('client_aborted')
+/** A status HTTP does not allow (outside 100–599): the answer is garbage, as a parse error is. */
+const INVALID_STATUS = new MirrorAbort('parse')
+/** A chunked upload went over mirror.maxBodyBytes: the mirror is called off (see MirrorJob.withdraw). */
+const WITHDRAWN = new MirrorAbort('too_large')
 
 /** What a disposed job points to instead of its captures and headers. */
 const DISPOSED = new CapturedResponse(0)
@@ -57,6 +61,10 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   large: boolean
   /** the exchange the I/O thread runs, when offloaded */
   remote: RemoteHandle | null
+  /** the breaker's half-open probe: an end that is neither success nor failure releases it */
+  probe: boolean
+  /** called off before the candidate answered (withdraw): no candidate exchange, no comparison */
+  withdrawn: boolean
 
   constructor (controller: MirrorController, route: string, method: string, path: string, requestId: string, headers: string[], captureLimit: number) {
     super()
@@ -78,16 +86,31 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.captureLimit = captureLimit
     this.large = false
     this.remote = null
+    this.probe = false
+    this.withdrawn = false
   }
 
-  /** Starts the candidate exchange with its deadline (connect, headers and a slow-drip body included). */
+  /**
+   * Starts the candidate exchange with its deadline (connect, headers and a slow-drip body
+   * included). Never throws: a dispatch that does ends the job as `other`, so that it is
+   * counted and the breaker hears of it like of any other job.
+   */
   dispatch (): void {
     this.startedAt = performance.now()
+    if (this.candidateDone) return // called off before it was sent
     this.controller.deadlines.add(this, this.startedAt)
-    if (!this.large || !this.offload()) {
-      this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
+    try {
+      if (!this.large || !this.offload()) {
+        this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
+      }
+    } catch {
+      this.finishCandidate('other')
     }
-    this.secondary?.dispatch()
+    try {
+      this.secondary?.dispatch()
+    } catch {
+      this.secondary?.finish('other')
+    }
   }
 
   /**
@@ -101,13 +124,14 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     const c = this.controller
     const reserve = sizeClass(this.captureLimit)
     if (!c.budget.reserve(reserve)) return false
-    this.remote = c.observer.fetch(this.route, c.fetchSpec(this.method, this.path, this.headers), (done) => this.fetched(done))
-    if (this.remote !== null) {
-      this.candidate.reserved = reserve
-      return true
+    try {
+      this.remote = c.observer.fetch(this.route, c.fetchSpec(this.method, this.path, this.headers), (done) => this.fetched(done))
+    } finally {
+      if (this.remote === null) c.budget.release(reserve)
     }
-    c.budget.release(reserve)
-    return false
+    if (this.remote === null) return false
+    this.candidate.reserved = reserve
+    return true
   }
 
   /** The I/O thread's exchange ended (once per offload). */
@@ -154,7 +178,11 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.remote = null
   }
 
-  /** Cuts the candidate exchange short for `reason`. */
+  /**
+   * Cuts the candidate exchange short for `reason`. Not yet on a connection (connecting, queued,
+   * or not dispatched yet), the job ends at once: undici's onConnect aborts it later, and
+   * whatever undici says after that is ignored.
+   */
   cancel (reason: MirrorAbort): void {
     if (this.candidateDone) return
     this.abortReason = reason
@@ -162,7 +190,23 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
       this.remote.cancel()
       this.finishCandidate(reason.reason)
     } else if (this.abort !== null) this.abort(reason)
-    else this.body?.destroy(reason)
+    else {
+      this.body?.destroy(reason)
+      this.finishCandidate(reason.reason)
+    }
+  }
+
+  /**
+   * Calls the mirror off before the candidate answered (a chunked upload over mirror.maxBodyBytes):
+   * it then counts as not mirrored (`body_too_large`), with no candidate exchange and no
+   * comparison. False when the candidate has answered already: then it was mirrored.
+   */
+  withdraw (): boolean {
+    if (this.candidateDone) return false
+    this.withdrawn = true
+    this.primary.abandon()
+    this.cancel(WITHDRAWN)
+    return true
   }
 
   // The candidate side, as undici calls it.
@@ -172,9 +216,13 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   }
 
   onHeaders (status: number, raw: Buffer[]): boolean {
+    if (status < 100 || status > 599) {
+      this.cancel(INVALID_STATUS)
+      return false
+    }
     if (status < 200) return true
     const c = this.candidate
-    c.takeHeaders(status, raw)
+    c.takeHeaders(status, raw, this.method === 'HEAD')
     if (c.expected >= SHED_FROM && !this.controller.observer.room(2 * c.expected)) {
       // The comparison is full: a body it would shed is not worth receiving on the live thread,
       // nor the primary's worth copying.
@@ -216,7 +264,8 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   primaryHeaders (status: number, headers: string[], contentLength: number): void {
     this.primary.status = status
     this.primary.headers = headers
-    this.primary.expect(contentLength)
+    // HEAD, 204 and 304 answers have no body, whatever Content-Length says.
+    this.primary.expect(bodiless(this.method === 'HEAD', status) ? 0 : contentLength)
   }
 
   primaryData (chunk: Buffer): void {
@@ -271,7 +320,7 @@ class SecondaryExchange extends WithDeadline implements Dispatcher.DispatchHandl
 
   onHeaders (status: number, raw: Buffer[]): boolean {
     if (status < 200) return true
-    this.response.takeHeaders(status, raw)
+    this.response.takeHeaders(status, raw, this.job.method === 'HEAD')
     return true
   }
 
@@ -309,14 +358,27 @@ function teeBody (req: IncomingMessage, job: MirrorJob, maxBodyBytes: number, co
   const primary = new Readable({ read () { req.resume() } })
   let mirror: Readable | null = new Readable({ read () {} })
   let size = 0
+  // A chunked upload's decision waits for its end, its size limit or its abort: exactly one of them.
+  let undecided = countDecision
+  const decide = (decision: MirrorDecision): void => {
+    if (!undecided) return
+    undecided = false
+    job.controller.observer.decision(job.route, decision)
+  }
   job.body = mirror
   req.on('data', (chunk: Buffer) => {
     if (mirror !== null) {
       size += chunk.length
       if (size > maxBodyBytes) {
-        job.cancel(new MirrorAbort('too_large'))
         mirror = null
-        job.controller.bodyTooLarge(job.route)
+        // Called off unless the candidate has answered already (then it was mirrored all the same).
+        if (undecided && job.withdraw()) {
+          undecided = false
+          job.controller.bodyTooLarge(job.route)
+        } else {
+          job.cancel(TOO_LARGE)
+          decide('mirrored')
+        }
       } else {
         mirror.push(chunk)
       }
@@ -325,15 +387,15 @@ function teeBody (req: IncomingMessage, job: MirrorJob, maxBodyBytes: number, co
   })
   req.on('end', () => {
     primary.push(null)
-    if (mirror !== null) {
-      mirror.push(null)
-      if (countDecision) job.controller.observer.decision(job.route, 'mirrored')
-    }
+    if (mirror !== null) mirror.push(null)
+    decide('mirrored')
   })
   req.on('close', () => {
     if (!req.complete) {
       primary.destroy(new Error('client aborted the upload'))
       job.cancel(CLIENT_GONE)
+      // Sent to the candidate in part: mirrored, and its comparison is `skipped` (client_aborted).
+      decide('mirrored')
     }
   })
   req.on('error', () => {})
@@ -434,7 +496,9 @@ export class MirrorController {
     const ready = this.#ready
     this.#ready = []
     for (const job of ready) {
-      this.observer.pair(new MirrorPair(job.requestId, job.route, job.method, job.path, job.primary, job.candidate, job.secondary?.response ?? null))
+      const pair = new MirrorPair(job.requestId, job.route, job.method, job.path, job.primary, job.candidate, job.secondary?.response ?? null)
+      if (job.withdrawn) pair.release() // not mirrored after all: nothing to compare
+      else this.observer.pair(pair)
       job.dispose()
     }
   }
@@ -475,8 +539,10 @@ export class MirrorController {
     if (this.#noisePool !== null && !hasBody && SAFE.has(job.method) && randomPick(this.#noisePercent)) {
       job.secondary = new SecondaryExchange(job, this.#noisePool, [...forwarded, this.#config.shadowHeader, '1'])
     }
-    // Bodiless requests on a route whose answers are large: the candidate's answer is received by the I/O thread.
-    if (!hasBody) job.large = this.#large.has(route.name)
+    job.probe = this.breaker.probing
+    // Bodiless requests on a route whose answers are large: the candidate's answer is received by
+    // the I/O thread. Never HEAD: its answer has no body, and offloading reserves budget for one.
+    if (!hasBody && job.method !== 'HEAD') job.large = this.#large.has(route.name)
     let primaryBody: Readable | null = null
     const chunked = hasBody && req.headers['content-length'] === undefined
     if (hasBody) primaryBody = teeBody(req, job, this.#config.maxBodyBytes, chunked)
@@ -532,19 +598,24 @@ export class MirrorController {
     return out
   }
 
-  /** A chunked upload went over mirror.maxBodyBytes mid-stream. */
+  /** A chunked upload went over mirror.maxBodyBytes mid-stream: its mirror was withdrawn. */
   bodyTooLarge (route: string): void {
     this.observer.decision(route, 'body_too_large')
   }
 
-  /** Called by a job when its candidate exchange ends, successfully or not. */
+  /**
+   * Called by a job, exactly once, when its candidate exchange ends, successfully or not: the
+   * breaker hears of every job it let through (success, failure, or a probe's release), and every
+   * mirrored job is counted as one candidate exchange (a withdrawn one is not mirrored).
+   */
   finished (job: MirrorJob, reason: CandidateErrorReason | null): void {
     this.#inflight--
     this.#jobs.delete(job)
     this.observer.inflight(this.#inflight)
-    if (reason === 'client_aborted') return
     if (reason === null) this.breaker.success()
-    else if (BREAKER_FAILURES.has(reason)) this.breaker.failure()
+    else if (BREAKER_FAILURES.has(reason) && !job.withdrawn) this.breaker.failure()
+    else if (job.probe) this.breaker.release() // ours or the client's doing: says nothing of the candidate
+    if (job.withdrawn) return
     this.observer.candidate(job.route, job.method, job.candidate.status, job.candidate.durationMs / 1000, reason)
   }
 

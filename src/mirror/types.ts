@@ -7,6 +7,15 @@ export type MirrorDecision = 'mirrored' | 'sampled_out' | 'unsafe_method' | 'bod
 /** Why a candidate exchange failed; the `reason` label of paritygate_candidate_errors_total. */
 export type CandidateErrorReason = 'timeout' | 'connect' | 'reset' | 'parse' | 'too_large' | 'overloaded' | 'shutdown' | 'client_aborted' | 'other'
 
+/**
+ * Whether an answer has no body by definition, whatever its Content-Length says: the answer to a
+ * HEAD, and 1xx, 204 and 304 answers (RFC 9110 §9.3.2, §15.3.5, §15.4.5). No capture buffer is
+ * sized from their Content-Length.
+ */
+export function bodiless (head: boolean, status: number): boolean {
+  return head || status < 200 || status === 204 || status === 304
+}
+
 /** Below this size a capture buffer comes from Node's shared allocation pool (Buffer.poolSize / 2). */
 const POOLED_BELOW = Buffer.poolSize >>> 1
 /** From this size on, capture buffers come in size classes and are recycled (CaptureBudget.take). */
@@ -125,9 +134,11 @@ export class CapturedResponse {
 
   /**
    * Status and raw headers of an upstream answer (names lowercased, values as received); the body
-   * buffer is sized from Content-Length. The same on the main thread and in the I/O thread.
+   * buffer is sized from Content-Length, unless the answer has no body by definition (`head`: the
+   * request was a HEAD; or a 204 or 304: see bodiless()). The same on the main thread and in the
+   * I/O thread.
    */
-  takeHeaders (status: number, raw: Buffer[]): void {
+  takeHeaders (status: number, raw: Buffer[], head = false): void {
     this.status = status
     let length = -1
     for (let i = 0; i < raw.length; i += 2) {
@@ -136,7 +147,8 @@ export class CapturedResponse {
       this.headers.push(name, value)
       if (name === 'content-length') length = Number(value)
     }
-    if (length !== -1) this.expect(length)
+    if (bodiless(head, status)) this.expect(0)
+    else if (length !== -1) this.expect(length)
   }
 
   /** Sizes the buffer for a body of `n` bytes (from Content-Length) before it arrives. */
