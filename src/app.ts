@@ -41,7 +41,7 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
     },
     candidate: (route, method, status, seconds, reason) => {
       metrics.recordExchange('candidate', route, method, status, seconds)
-      if (reason !== 'shutdown') parity.count(route, 'mirrored')
+      if (reason !== 'shutdown' && reason !== 'client_aborted') parity.count(route, 'mirrored')
       if (reason !== null && GATE_ERRORS.has(reason)) parity.count(route, 'errors')
       if (reason !== null) {
         metrics.candidateErrors.labels(reason).inc()
@@ -49,7 +49,16 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
       }
     },
     inflight: (count) => { metrics.mirrorInflightNow = count },
-    pair: (pair) => engine()?.submit(pair),
+    pair: (pair) => {
+      const e = engine()
+      if (e !== null) e.submit(pair)
+      else {
+        // The comparison is gone (a reload removed the candidate): still one outcome per mirrored request.
+        pair.release()
+        metrics.recordComparison(pair.route, 'skipped')
+        parity.count(pair.route, 'skipped')
+      }
+    },
     room: (bytes) => engine()?.hasRoom(bytes) ?? true,
     fetch: (route, spec, onDone) => {
       const remote = engine()?.fetchCandidate(spec, onDone) ?? null

@@ -9,6 +9,7 @@ import { connect, type AddressInfo } from 'node:net'
 import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
+import { validateConfig } from '../../src/config/index.ts'
 import { startProxy, type StartedProxy } from '../helpers/proxy.ts'
 import { createTcpUpstream, createUpstream } from '../helpers/upstream.ts'
 import { eventually } from './helpers.ts'
@@ -258,4 +259,40 @@ test('a candidate status outside 100–599 should be a candidate error with a re
   strictEqual(sum(s, 'paritygate_requests_total', { target: 'candidate', status: 'error' }), 3)
   strictEqual(sum(s, 'paritygate_candidate_errors_total', { reason: 'parse' }), 3)
   strictEqual(n.mirrored, n.compared + n.error + n.skipped)
+})
+
+test('an aborted upload should not count as mirrored in the gate\'s error check (it says nothing of the candidate)', async (t) => {
+  const primary = await primaryUpstream(t)
+  const candidate = await faultyCandidate(t)
+  const proxy = await startProxy(t, { primary: { url: primary.url }, candidate: { url: candidate.url }, mirror: { percent: 100 }, routes: ROUTES })
+  for (let i = 0; i < 2; i++) await (await request(`${proxy.url}/items/${i}`)).body.dump()
+  for (let i = 0; i < 2; i++) {
+    const before = primary.state.started
+    const socket = connect(proxy.port, '127.0.0.1')
+    socket.on('error', () => {})
+    socket.write(`POST /upload HTTP/1.1\r\nHost: x\r\nContent-Length: 2000\r\n\r\n${'x'.repeat(500)}`)
+    ok(await eventually(() => primary.state.started > before))
+    socket.destroy()
+  }
+  let n = terms(await scrape(proxy))
+  ok(await eventually(async () => { n = terms(await scrape(proxy)); return n.mirrored === 4 && n.compared + n.error + n.skipped === 4 }), JSON.stringify(n))
+  strictEqual(sum(await scrape(proxy), 'paritygate_candidate_errors_total', { reason: 'client_aborted' }), 2)
+  const gate = await (await request(`${proxy.admin}/api/v1/gate`)).body.json() as { checks: { errors: { mirrored: number, errors: number } } }
+  strictEqual(gate.checks.errors.mirrored, 2)
+  strictEqual(gate.checks.errors.errors, 0)
+})
+
+test('a mirror in flight when a reload removes the candidate should still get its one comparison outcome (skipped)', async (t) => {
+  const primary = await primaryUpstream(t)
+  const candidate = await faultyCandidate(t)
+  const proxy = await startProxy(t, { primary: { url: primary.url }, candidate: { url: candidate.url, timeoutMs: 300 }, mirror: { percent: 100 } })
+  candidate.state.mode = 'slow'
+  await (await request(`${proxy.url}/items/1`)).body.dump()
+  strictEqual(proxy.app.proxyState.mirror?.state.inflight, 1)
+  proxy.app.reload(validateConfig({ ...proxy.config, candidate: { ...proxy.config.candidate, url: null } }))
+  strictEqual(proxy.app.engine, null)
+  let n = terms(await scrape(proxy))
+  ok(await eventually(async () => { n = terms(await scrape(proxy)); return n.skipped === 1 }), JSON.stringify(n))
+  strictEqual(n.mirrored, 1)
+  strictEqual(n.compared + n.error + n.skipped, 1)
 })
