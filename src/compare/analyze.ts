@@ -66,7 +66,7 @@ export function renderSide (side: SideData, redactor: Redactor, maxChars: number
     const text = redactor.render(view.tree, maxChars + 1)
     body = text.length > maxChars ? { text: text.slice(0, maxChars), truncated: true } : { text, truncated: false }
   } else {
-    body = redactor.body(view.bytes, false, maxChars)
+    body = redactor.body(view.bytes, parseContentType(ex.headers['content-type']).type, maxChars)
   }
   return { status: side.status, headers: redactor.headerObject(side.headers), body: body.text, bodyTruncated: body.truncated, durationMs: Math.round(side.durationMs * 1000) / 1000 }
 }

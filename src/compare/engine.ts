@@ -10,7 +10,7 @@ import { FieldStats } from './field-stats.ts'
 import { signature } from './json-diff.ts'
 import { MismatchLog } from './mismatch-log.ts'
 import { NoiseLearner } from './noise.ts'
-import { Redactor, placeholder } from './redact.ts'
+import { Redactor, redactSettings, redactTarget, scrubCards } from './redact.ts'
 import { RuleSet, ruleConfigs } from './rule-set.ts'
 import { Sample, SampleStore } from './samples.ts'
 import { type FetchDone, type FetchSpec } from '../mirror/types.ts'
@@ -71,18 +71,12 @@ function side (c: CapturedSide): SideData {
 /** The comparison workers of a config (none with compare.workers 0); the mirror's I/O thread starts with the first exchange offered to it. */
 function workerPool (config: FrozenConfig, rules: ReturnType<typeof ruleConfigs>): WorkerPool | null {
   if (config.compare.workers === 0) return null
-  return new WorkerPool(config.compare.workers, { rules, redact: { headers: [...config.redact.headers], fields: [...config.redact.fields] } })
+  return new WorkerPool(config.compare.workers, { rules, redact: redactSettings(config.redact) })
 }
 
-/** The path without query values: `?token=abc` may be a secret. */
+/** The path without query values (`?token=abc` may be a secret), card numbers or token-like segments (see redactTarget). */
 export function redactQuery (path: string): string {
-  const q = path.indexOf('?')
-  if (q === -1) return path
-  const params = path.slice(q + 1).split('&').map((kv) => {
-    const eq = kv.indexOf('=')
-    return eq === -1 ? kv : `${kv.slice(0, eq)}=${placeholder(kv.slice(eq + 1))}`
-  })
-  return `${path.slice(0, q)}?${params.join('&')}`
+  return redactTarget(path)
 }
 
 /** Compares mirrored exchanges and keeps what an investigation needs, all bounded. */
@@ -120,7 +114,7 @@ export class ComparisonEngine {
     this.overloaded = 0
     this.workerTasks = 0
     this.#rules = new RuleSet(configs)
-    this.#redactor = new Redactor(config.redact.headers, config.redact.fields)
+    this.#redactor = Redactor.from(redactSettings(config.redact))
     this.#pool = workerPool(config, configs)
     this.#workerMinBytes = c.workerMinBytes
     this.#maxQueue = c.maxQueue
@@ -256,8 +250,8 @@ export class ComparisonEngine {
       rendered = withSample.sample
     }
     if (rendered === null) return
-    const sample = new Sample(sig, pair.route, pair.method, redactQuery(pair.path), pair.requestId, 'mismatch',
-      r.diffs.map((d) => ({ path: d.path, kind: d.kind })), rendered.primary, rendered.candidate)
+    const sample = new Sample(sig, pair.route, pair.method, redactQuery(pair.path), scrubCards(pair.requestId), 'mismatch',
+      r.diffs.map((d) => ({ path: scrubCards(d.path), kind: d.kind })), rendered.primary, rendered.candidate)
     this.samples.add(sample)
     this.#log?.write(sample)
   }
@@ -280,7 +274,7 @@ export class ComparisonEngine {
   reconfigure (config: FrozenConfig): void {
     const configs = ruleConfigs(config)
     this.#rules = new RuleSet(configs)
-    this.#redactor = new Redactor(config.redact.headers, config.redact.fields)
+    this.#redactor = Redactor.from(redactSettings(config.redact))
     const old = this.#pool
     this.#pool = workerPool(config, configs)
     old?.close().catch(() => {})

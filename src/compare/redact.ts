@@ -1,95 +1,410 @@
 /*
- * Redaction before anything is stored or logged: header values by name, JSON values by path
- * (the same path language as the comparison rules, so `$..password` works), and truncation.
+ * Redaction before anything is stored or logged (samples, the mismatch file, log lines):
+ * - names: a JSON key, a form field or a header is secret when its normalized name (lowercased,
+ *   every character but letters and digits removed: `User_Password`, `user-password`,
+ *   `cc.number`) is one of the credential or personal-data names below, or contains one of the
+ *   longer fragments; configured header names and JSON paths (`redact.*`) are added;
+ * - values: card numbers (13 to 19 digits, single spaces or dashes allowed, Luhn-valid) anywhere
+ *   in any string: JSON values and keys, header values, form values, paths;
+ * - bodies: JSON re-rendered with the above, forms redacted field by field, anything else not
+ *   stored at all unless `redact.storeNonJsonBodies` (then text with the same rules, best effort);
+ * - request targets: every query value, card numbers and token-like path segments.
  * A redacted value becomes `[redacted:xxxxxxxx]`, an HMAC prefix under a key made at start-up:
  * two equal secrets show as equal (useful when they differ), and nothing outside the process can
  * turn a placeholder back into the value, not even for a low-entropy value such as an e-mail.
  */
 import { createHmac, randomBytes } from 'node:crypto'
-import { canonicalize, Kind, type JsonNode } from './canonical.ts'
+import { canonicalText, Kind, type JsonNode } from './canonical.ts'
 import { compileRules, isIgnored, stepRules, type PathNode } from './rules.ts'
 
-/** JSON paths redacted whatever the config says: credentials and personal data. */
-export const DEFAULT_REDACTED_FIELDS = ['$..password', '$..passwd', '$..secret', '$..token', '$..accessToken', '$..access_token',
-  '$..refreshToken', '$..refresh_token', '$..apiKey', '$..api_key', '$..authorization', '$..email', '$..cardNumber', '$..card_number']
-
-/** Header names redacted whatever the config says. */
+/** Header names redacted whatever the config says (besides the name patterns). */
 export const DEFAULT_REDACTED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'x-api-key']
 
-const KEY = randomBytes(32)
+/** The `redact` settings a Redactor is made from; plain data, so that it can cross to a comparison worker. */
+export interface RedactSettings {
+  headers: readonly string[]
+  fields: readonly string[]
+  storeNonJsonBodies?: boolean
+  /** the placeholder key (hex): workers use the main thread's, so that a secret has one placeholder everywhere */
+  key?: string
+}
+
+let KEY = randomBytes(32)
 const HOP_BY_HOP = new Set(['connection', 'keep-alive', 'proxy-connection', 'te', 'trailer', 'transfer-encoding', 'upgrade'])
 
+/** The settings of a config's `redact` key, with this thread's placeholder key. */
+export function redactSettings (redact: { headers: readonly string[], fields: readonly string[], storeNonJsonBodies?: boolean }): RedactSettings {
+  return { headers: [...redact.headers], fields: [...redact.fields], storeNonJsonBodies: redact.storeNonJsonBodies ?? false, key: KEY.toString('hex') }
+}
+
 /** The placeholder of one secret value. */
-export function placeholder (value: string): string {
+export function placeholder (value: string | Uint8Array): string {
   return `[redacted:${createHmac('sha256', KEY).update(value).digest('hex').slice(0, 8)}]`
 }
 
-/** Compiled redaction: header names and a path trie. */
+const NON_ALNUM = /[^a-z0-9]/g
+
+/** A name as the patterns see it: lowercased, every character but ASCII letters and digits removed. */
+export function normalizeName (name: string): string {
+  return name.toLowerCase().replace(NON_ALNUM, '')
+}
+
+/**
+ * Normalized names secret on their own: too short (or too common inside other words: `pin` in
+ * `shipping`, `pan` in `company`, `auth` in `author`) to be looked for inside longer names.
+ */
+const SECRET_NAMES = new Set(['pass', 'pwd', 'pin', 'pincode', 'pinnumber', 'ssn', 'sin', 'pan', 'card', 'cc', 'ccnum', 'cvv2',
+  'auth', 'sid', 'jwt', 'otp', 'totp', 'mfacode', 'dob', 'bearer'])
+
+/**
+ * Fragments that make any normalized name containing them secret: credentials (password,
+ * token, key, session, cookie, signature), payment data (card, CVV, IBAN, account numbers) and
+ * personal data (e-mail, phone, SSN, tax and national ids, passport, date of birth). Over-redacting
+ * (`tokenCount`, `emailVerified`) costs a placeholder; under-redacting leaks.
+ */
+const SECRET_PARTS = /password|passwd|passphrase|pwd|secret|token|apikey|accesskey|privatekey|signingkey|encryptionkey|credential|authorization|authkey|authcode|session|cookie|signature|cardnumber|cardno|cardholder|ccnumber|creditcard|debitcard|cvv|cvc|securitycode|iban|accountnumber|acctnumber|routingnumber|bankaccount|email|phone|ssn$|socialsecurity|taxid|nationalid|passport|dateofbirth|birthdate|(?:card|user|atm)pin/
+
+/** Further fragments for header names, where `key` and `auth` are never innocent (`x-api-key`, `x-auth-user`, `x-csrf-token`). */
+const SECRET_HEADER_PARTS = /auth|key|token|secret|cookie|session|passw|pwd|credential|signature|csrf|xsrf/
+
+/** True for a JSON key or form field name that holds a credential or personal data. */
+export function isSecretField (name: string): boolean {
+  const n = normalizeName(name)
+  return SECRET_NAMES.has(n) || SECRET_PARTS.test(n)
+}
+
+/** True for a header whose value is a credential or personal data. */
+export function isSecretHeader (name: string): boolean {
+  const n = normalizeName(name)
+  return SECRET_HEADER_PARTS.test(n) || SECRET_NAMES.has(n) || SECRET_PARTS.test(n)
+}
+
+/** Luhn (ISO/IEC 7812-1) check of a string of digits. */
+export function luhn (digits: string): boolean {
+  let sum = 0
+  let double = false
+  for (let i = digits.length - 1; i >= 0; i--) {
+    let d = digits.charCodeAt(i) - 48
+    if (double) { d *= 2; if (d > 9) d -= 9 }
+    sum += d
+    double = !double
+  }
+  return sum % 10 === 0
+}
+
+/** Maximal runs of digits with single spaces or dashes between them. */
+const DIGIT_RUN = /\d(?:[ -]?\d)*/g
+const RUN_SEPARATOR = /([ -])/
+
+/**
+ * The run with its card numbers replaced, or null when it holds none. A card is a whole run or
+ * whole groups of it (cards are written in groups): 13 to 19 digits passing Luhn. A longer run of
+ * digits without separators (an id, a hash) is not a card.
+ */
+function cardsInRun (run: string): string | null {
+  const parts = run.split(RUN_SEPARATOR)
+  if (parts.length === 1) return run.length <= 19 && luhn(run) ? placeholder(run) : null
+  const out: string[] = []
+  let changed = false
+  let i = 0
+  while (i < parts.length) {
+    let digits = ''
+    let card = ''
+    let end = -1
+    for (let j = i; j < parts.length; j += 2) {
+      digits += parts[j]
+      if (digits.length > 19) break
+      if (digits.length >= 13 && luhn(digits)) { card = digits; end = j }
+    }
+    if (end === -1) {
+      out.push(parts[i])
+      if (i + 1 < parts.length) out.push(parts[i + 1])
+      i += 2
+    } else {
+      out.push(placeholder(card))
+      if (end + 1 < parts.length) out.push(parts[end + 1])
+      i = end + 2
+      changed = true
+    }
+  }
+  return changed ? out.join('') : null
+}
+
+/** The text with every card number (13–19 digits, spaces or dashes allowed, Luhn-valid) replaced by a placeholder. */
+export function scrubCards (text: string): string {
+  if (text.length < 13) return text
+  DIGIT_RUN.lastIndex = 0
+  let out: string | null = null
+  let last = 0
+  let m: RegExpExecArray | null
+  while ((m = DIGIT_RUN.exec(text)) !== null) {
+    if (m[0].length < 13) continue
+    const replaced = cardsInRun(m[0])
+    if (replaced === null) continue
+    out = (out ?? '') + text.slice(last, m.index) + replaced
+    last = m.index + m[0].length
+  }
+  return out === null ? text : out + text.slice(last)
+}
+
+/** Path segments that look like bearer tokens: JWTs, long mixed-case tokens with digits, long hex (ids such as integers and UUIDs stay). */
+const JWT = /^[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}\.[A-Za-z0-9_-]{8,}$/
+const MIXED_TOKEN = /^(?=[^]*\d)(?=[^]*[a-z])(?=[^]*[A-Z])[A-Za-z0-9_~+=.-]{20,}$/
+const LONG_HEX = /^[0-9a-fA-F]{40,}$/
+
+function decodeSegment (segment: string): string {
+  if (!segment.includes('%')) return segment
+  try { return decodeURIComponent(segment) } catch { return segment }
+}
+
+/** One path segment for display: token-like segments, card numbers and matrix parameter values (`;jsessionid=…`) replaced. */
+function redactSegment (segment: string): string {
+  if (segment === '') return segment
+  const semi = segment.indexOf(';')
+  if (semi !== -1) {
+    const params = segment.slice(semi + 1).split(';').map((p) => {
+      const eq = p.indexOf('=')
+      return eq === -1 ? placeholder(p) : `${p.slice(0, eq)}=${placeholder(p.slice(eq + 1))}`
+    })
+    return `${redactSegment(segment.slice(0, semi))};${params.join(';')}`
+  }
+  const decoded = decodeSegment(segment)
+  if (JWT.test(decoded) || MIXED_TOKEN.test(decoded) || LONG_HEX.test(decoded)) return placeholder(decoded)
+  return scrubCards(decoded) === decoded ? segment : placeholder(decoded)
+}
+
+/**
+ * A request target (`/path?query#fragment`) for display: every query value replaced (a query
+ * value may be a token, an e-mail, a search), card numbers and token-like path segments replaced.
+ */
+export function redactTarget (target: string): string {
+  const hash = target.indexOf('#')
+  const fragment = hash === -1 ? '' : `#${placeholder(target.slice(hash + 1))}`
+  const rest = hash === -1 ? target : target.slice(0, hash)
+  const q = rest.indexOf('?')
+  const path = (q === -1 ? rest : rest.slice(0, q)).split('/').map(redactSegment).join('/')
+  if (q === -1) return path + fragment
+  const params = rest.slice(q + 1).split('&').map((kv) => {
+    const eq = kv.indexOf('=')
+    return eq === -1 ? (kv === '' ? kv : placeholder(kv)) : `${scrubCards(kv.slice(0, eq))}=${placeholder(kv.slice(eq + 1))}`
+  })
+  return `${path}?${params.join('&')}${fragment}`
+}
+
+const ABSOLUTE = /^[a-z][a-z0-9+.-]*:\/\//i
+
+/** A header value that is a URL or a target (`location`, `referer`): credentials, query values and tokens in the path replaced. */
+function redactLink (value: string): string {
+  if (!ABSOLUTE.test(value)) return value.startsWith('/') ? redactTarget(value) : scrubCards(value)
+  const start = value.indexOf('//') + 2
+  let end = value.slice(start).search(/[/?#]/)
+  end = end === -1 ? value.length : start + end
+  let authority = value.slice(start, end)
+  const at = authority.lastIndexOf('@')
+  if (at !== -1) authority = `${placeholder(authority.slice(0, at))}@${authority.slice(at + 1)}`
+  const target = value.slice(end)
+  return `${value.slice(0, start)}${authority}${target === '' ? '' : redactTarget(target)}`
+}
+
+/** Path segments of a configured URL shown as they are: plain lowercase words and versions (`services`, `api`, `v1`). */
+const PLAIN_SEGMENT = /^(?:[a-z]{1,16}(?:[-_][a-z]{1,16}){0,3}|v\d{1,2})$/
+
+/**
+ * A configured URL (webhooks, links) for display: scheme and host kept; credentials, every path
+ * segment from the first one that is not a plain lowercase word on (a Slack webhook's
+ * `T…/B…/…` are its credential), every query value and the fragment replaced by `[redacted]`.
+ * A URL with nothing to hide is returned as is.
+ */
+export function redactUrl (value: string): string {
+  let url: URL
+  try { url = new URL(value) } catch { return '[redacted]' }
+  const credentials = url.username !== '' || url.password !== ''
+  let hidden = false
+  const path = url.pathname.split('/').map((s) => {
+    if (s === '' || (!hidden && PLAIN_SEGMENT.test(s))) return s
+    hidden = true
+    return '[redacted]'
+  }).join('/')
+  if (!credentials && !hidden && url.search === '' && url.hash === '') return value
+  const params = url.search.slice(1).split('&').map((kv) => {
+    const eq = kv.indexOf('=')
+    return eq === -1 ? '[redacted]' : `${kv.slice(0, eq)}=[redacted]`
+  })
+  const query = url.search === '' ? '' : `?${params.join('&')}`
+  return `${url.protocol}//${credentials ? '[redacted]@' : ''}${url.host}${path}${query}${url.hash === '' ? '' : '#[redacted]'}`
+}
+
+/** True for a string that reads as an absolute URL (`scheme://…`). */
+export function looksLikeUrl (value: string): boolean {
+  return ABSOLUTE.test(value)
+}
+
+/** `+` and percent-decoding of one form component; the raw text when it does not decode. */
+function formDecode (raw: string): string {
+  const spaced = raw.replaceAll('+', ' ')
+  try { return decodeURIComponent(spaced) } catch { return spaced }
+}
+
+const ENCODED_PLACEHOLDER = /%5Bredacted%3A([0-9a-f]{8})%5D/g
+
+function formEncode (text: string): string {
+  return encodeURIComponent(text).replace(ENCODED_PLACEHOLDER, '[redacted:$1]')
+}
+
+/** An `application/x-www-form-urlencoded` body for display: values of secret-named fields and card numbers replaced. */
+export function redactForm (text: string): string {
+  return text.split('&').map((pair) => {
+    const eq = pair.indexOf('=')
+    const rawName = eq === -1 ? pair : pair.slice(0, eq)
+    const name = formDecode(rawName)
+    const shownName = scrubCards(name) === name ? rawName : formEncode(scrubCards(name))
+    if (eq === -1) return shownName
+    const value = formDecode(pair.slice(eq + 1))
+    if (isSecretField(name)) return `${shownName}=${placeholder(value)}`
+    const scrubbed = scrubCards(value)
+    return scrubbed === value ? `${shownName}=${pair.slice(eq + 1)}` : `${shownName}=${formEncode(scrubbed)}`
+  }).join('&')
+}
+
+/** `name: value`, `name=value`, `"name": "value"` in free text; the value may start with an auth scheme. */
+const ASSIGNMENT = /([A-Za-z_][\w.-]{0,63})(["']?\s*[:=]\s*["']?)((?:(?:Bearer|Basic|Digest|Token)\s+)?[^\s"'&,;<>]+)/g
+/** `<name>value</name>` in XML or HTML. */
+const ELEMENT = /<([A-Za-z_][\w.:-]{0,63})>([^<]*)<\/\1>/g
+
+/** Free text for display (only with `redact.storeNonJsonBodies`): card numbers and the values of secret-named assignments and elements replaced; best effort. */
+export function redactText (text: string): string {
+  return scrubCards(text)
+    .replace(ASSIGNMENT, (all, name: string, sep: string, value: string) => isSecretField(name) ? `${name}${sep}${placeholder(value)}` : all)
+    .replace(ELEMENT, (all, name: string, value: string) => isSecretField(name) ? `<${name}>${placeholder(value)}</${name}>` : all)
+}
+
+/** A cut text must not end in the first digits of a card number: a trailing run of digits goes. */
+const TRAILING_DIGITS = /[\d -]+$/
+
+/** Where to cut a body for display: about `maxChars` characters, a cut card's digits removed. */
+function cut (text: string, maxChars: number, whole: boolean): { text: string, truncated: boolean } {
+  if (whole && text.length <= maxChars) return { text, truncated: false }
+  return { text: text.slice(0, maxChars).replace(TRAILING_DIGITS, ''), truncated: true }
+}
+
+/** The first 8 hex digits of the HMAC of some bytes: tells equal bodies apart from different ones, reveals nothing. */
+function digest8 (value: Uint8Array): string {
+  return createHmac('sha256', KEY).update(value).digest('hex').slice(0, 8)
+}
+
+/** Header values shown as links: their query values, credentials and path tokens are replaced. */
+const LINK_HEADERS = new Set(['location', 'content-location', 'referer', 'refresh'])
+
+/** The text a secret JSON value is hashed from: a string's value, any other node's canonical text. */
+function secretText (node: JsonNode): string {
+  if (node.kind === Kind.String) return JSON.parse(node.canonical as string) as string
+  return node.kind === Kind.Object || node.kind === Kind.Array ? canonicalText(node) : node.canonical as string
+}
+
+/** A quoted JSON string (a value, or a key followed by `:`) with its card numbers replaced. */
+function scrubQuoted (quoted: string, raw: () => string, suffix: string): string {
+  if (quoted.length < 15) return quoted
+  if (!quoted.includes('\\')) return scrubCards(quoted)
+  const value = raw()
+  const scrubbed = scrubCards(value)
+  return scrubbed === value ? quoted : JSON.stringify(scrubbed) + suffix
+}
+
+const CARD_NUMBER = /^\d{13,19}$/
+
+/** A scalar JSON node for display: card numbers in strings, and numbers that are card numbers, replaced. */
+function scalarText (node: JsonNode): string {
+  const text = node.canonical as string
+  if (node.kind === Kind.String) return scrubQuoted(text, () => JSON.parse(text) as string, '')
+  if (node.kind === Kind.Number && CARD_NUMBER.test(text) && luhn(text)) return JSON.stringify(placeholder(text))
+  return text
+}
+
+/** Compiled redaction: configured header names, configured JSON paths (a path trie), the name patterns and the body policy. */
 export class Redactor {
   readonly headers: ReadonlySet<string>
   readonly root: readonly PathNode[]
+  readonly storeNonJsonBodies: boolean
 
   /**
-   * @param headers header names to redact (defaults are always added)
-   * @param fields JSON paths to redact (defaults are always added)
+   * @param headers header names to redact (defaults and the name patterns always apply)
+   * @param fields JSON paths to redact (the name patterns always apply)
+   * @param storeNonJsonBodies keep text bodies (redacted, best effort) rather than only their size and digest @default false
    */
-  constructor (headers: readonly string[] = [], fields: readonly string[] = []) {
+  constructor (headers: readonly string[] = [], fields: readonly string[] = [], storeNonJsonBodies = false) {
     this.headers = new Set([...DEFAULT_REDACTED_HEADERS, ...headers].map((h) => h.toLowerCase()))
-    this.root = compileRules({ ignore: [...DEFAULT_REDACTED_FIELDS, ...fields] }).rootActive
+    this.root = compileRules({ ignore: [...fields] }).rootActive
+    this.storeNonJsonBodies = storeNonJsonBodies
   }
 
-  /** Header pairs (name, value, …) as an object, redacted values replaced. */
+  /** A Redactor of settings made by {@link redactSettings} (in a worker: adopts the main thread's placeholder key). */
+  static from (settings: RedactSettings): Redactor {
+    if (settings.key !== undefined && settings.key !== KEY.toString('hex')) KEY = Buffer.from(settings.key, 'hex')
+    return new Redactor(settings.headers, settings.fields, settings.storeNonJsonBodies ?? false)
+  }
+
+  /** Whether a header's value is replaced whole: configured or default names, or the name patterns. */
+  isSecretHeader (name: string): boolean {
+    return this.headers.has(name) || isSecretHeader(name)
+  }
+
+  /** Header pairs (name, value, …) as an object: secret headers' values replaced, card numbers and link query values replaced in the others. */
   headerObject (flat: readonly string[]): Record<string, string> {
     const out: Record<string, string> = Object.create(null)
     for (let i = 0; i < flat.length; i += 2) {
       const name = flat[i].toLowerCase()
       if (HOP_BY_HOP.has(name)) continue
-      const value = this.headers.has(name) ? placeholder(flat[i + 1]) : flat[i + 1]
+      const raw = flat[i + 1]
+      const value = this.isSecretHeader(name) ? placeholder(raw) : LINK_HEADERS.has(name) ? redactLink(raw) : scrubCards(raw)
       out[name] = out[name] === undefined ? value : `${out[name]}, ${value}`
     }
     return out
   }
 
   /**
-   * A body for display: JSON re-rendered with redacted paths replaced, anything else as text
-   * (invalid UTF-8 replaced), cut to `maxChars`. Never throws.
+   * A body that is not a parsed JSON tree, for display, cut to about `maxChars`. A form is
+   * redacted field by field; anything else (text, HTML, XML, binary, JSON that does not parse) is
+   * shown as one line with its size, type and digest, unless `storeNonJsonBodies` (then as text
+   * with card numbers and secret-named assignments replaced). Never throws.
+   * @param mediaType the body's media type, lowercased, without parameters
    */
-  body (decoded: Buffer | null, isJson: boolean, maxChars: number): { text: string, truncated: boolean } {
-    if (decoded === null) return { text: '', truncated: false }
-    let text: string
-    if (isJson) {
-      const parsed = canonicalize(decoded, { hash: false })
-      text = parsed.ok ? this.render(parsed.value, maxChars + 1) : `[unparsable JSON: ${parsed.reason}; not shown]`
-    } else {
-      text = decoded.subarray(0, maxChars * 4).toString('utf8')
-      if (this.root.length > 0 && /"(?:password|secret|token|authorization)"/i.test(text)) text = '[non-JSON body that may carry secrets; not shown]'
+  body (decoded: Buffer | null, mediaType: string, maxChars: number): { text: string, truncated: boolean } {
+    if (decoded === null || decoded.length === 0) return { text: '', truncated: false }
+    const whole = decoded.length <= maxChars * 4
+    const head = () => decoded.subarray(0, maxChars * 4).toString('utf8')
+    if (mediaType === 'application/x-www-form-urlencoded') {
+      let text = head()
+      // A pair cut in the middle could be a cut secret: it goes whole.
+      if (!whole) text = text.slice(0, Math.max(0, text.lastIndexOf('&')))
+      return cut(redactForm(text), maxChars, whole)
     }
-    return text.length > maxChars ? { text: text.slice(0, maxChars), truncated: true } : { text, truncated: false }
+    if (!this.storeNonJsonBodies) {
+      return { text: `[non-JSON body not stored: ${decoded.length} bytes of ${mediaType === '' ? 'unknown type' : mediaType}, digest ${digest8(decoded)}]`, truncated: false }
+    }
+    return cut(redactText(head()), maxChars, whole)
   }
 
-  /** Canonical JSON text of a tree with redacted values replaced; stops after about `maxChars`. */
+  /** Canonical JSON text of a tree with secret values replaced; stops after about `maxChars`. */
   render (node: JsonNode, maxChars: number): string {
     const parts: string[] = []
     let size = 0
-    const stack: Array<{ node: JsonNode, active: readonly PathNode[], k: number }> = [{ node, active: this.root, k: -1 }]
+    const stack: Array<{ node: JsonNode, active: readonly PathNode[], k: number, secret: boolean }> = [{ node, active: this.root, k: -1, secret: false }]
     const push = (s: string) => { parts.push(s); size += s.length }
     while (stack.length > 0) {
       if (size > maxChars) break
       const top = stack[stack.length - 1]
       const n = top.node
-      if (n.kind !== Kind.Object && n.kind !== Kind.Array) {
-        push(isIgnored(top.active) ? JSON.stringify(placeholder(n.canonical as string)) : n.canonical as string)
+      if (top.k === -1 && (top.secret || isIgnored(top.active))) {
+        push(JSON.stringify(placeholder(secretText(n))))
         stack.pop()
         continue
       }
-      if (top.k === -1) {
-        if (isIgnored(top.active)) {
-          push(JSON.stringify(placeholder('object')))
-          stack.pop()
-          continue
-        }
-        push(n.kind === Kind.Object ? '{' : '[')
+      if (n.kind !== Kind.Object && n.kind !== Kind.Array) {
+        push(scalarText(n))
+        stack.pop()
+        continue
       }
+      if (top.k === -1) push(n.kind === Kind.Object ? '{' : '[')
       top.k++
       const children = n.children as JsonNode[]
       if (top.k >= children.length) {
@@ -98,9 +413,10 @@ export class Redactor {
         continue
       }
       if (top.k > 0) push(',')
-      if (n.kind === Kind.Object) push((n.keyTexts as string[])[top.k])
-      const key = n.kind === Kind.Object ? (n.keys as string[])[top.k] : null
-      stack.push({ node: children[top.k], active: stepRules(top.active, key, top.k), k: -1 })
+      const k = top.k
+      const key = n.kind === Kind.Object ? (n.keys as string[])[k] : null
+      if (key !== null) push(scrubQuoted((n.keyTexts as string[])[k], () => key, ':'))
+      stack.push({ node: children[k], active: stepRules(top.active, key, k), k: -1, secret: key !== null && isSecretField(key) })
     }
     return parts.join('')
   }

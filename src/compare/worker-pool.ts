@@ -5,6 +5,7 @@ import { MessageChannel, Worker } from 'node:worker_threads'
 import { type AnalyzeResult, type AnalyzeTask } from './analyze.ts'
 import { type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
 import { type IoRequest, type IoSetup } from './io-worker.ts'
+import { type RedactSettings } from './redact.ts'
 import { type RuleConfig } from './rules.ts'
 
 /** A worker's answer, with the large body buffers it hands back for reuse. */
@@ -17,7 +18,7 @@ interface Pending {
 }
 
 /** What every worker compiles at start: the rule configs and the redaction settings. */
-export interface WorkerSetup { rules: { global: RuleConfig, routes: Record<string, RuleConfig> }, redact: { headers: string[], fields: string[] } }
+export interface WorkerSetup { rules: { global: RuleConfig, routes: Record<string, RuleConfig> }, redact: RedactSettings }
 
 const EXT = extname(fileURLToPath(import.meta.url))
 /** The worker scripts beside this module: `.ts` under tsx in development, `.js` in dist/. */

@@ -2,17 +2,17 @@
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { analyze, type AnalyzeTask } from './analyze.ts'
 import { yieldToLivePath } from './priority.ts'
-import { Redactor } from './redact.ts'
+import { Redactor, type RedactSettings } from './redact.ts'
 import { RuleSet } from './rule-set.ts'
 import { type RuleConfig } from './rules.ts'
 
-interface Setup { rules: { global: RuleConfig, routes: Record<string, RuleConfig> }, redact: { headers: string[], fields: string[] } }
+interface Setup { rules: { global: RuleConfig, routes: Record<string, RuleConfig> }, redact: RedactSettings }
 
 const setup = workerData as Setup
 
 yieldToLivePath()
 const rules = new RuleSet(setup.rules)
-const redactor = new Redactor(setup.redact.headers, setup.redact.fields)
+const redactor = Redactor.from(setup.redact)
 
 /** Body buffers at least this large go back to the main thread with the answer, to be reused for captures. */
 const RETURN_FROM = 64 * 1024

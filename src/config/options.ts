@@ -73,7 +73,7 @@ export const defaultConfig = {
   routes: [],
   maxRoutes: 200,
   shutdown: { graceMs: 25_000, delayMs: 0 },
-  redact: { headers: ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'], fields: [] },
+  redact: { headers: ['authorization', 'cookie', 'set-cookie', 'proxy-authorization'], fields: [], storeNonJsonBodies: false },
   log: { level: 'info' }
 } as const
 
@@ -293,7 +293,8 @@ export const schema = {
       default: {},
       properties: {
         headers: { type: 'array', items: { type: 'string', pattern: HEADER_NAME }, default: [...defaultConfig.redact.headers] },
-        fields: { type: 'array', items: JSON_PATH, default: [] }
+        fields: { type: 'array', items: JSON_PATH, default: [] },
+        storeNonJsonBodies: { type: 'boolean', default: defaultConfig.redact.storeNonJsonBodies }
       }
     },
     log: {

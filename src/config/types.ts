@@ -151,7 +151,8 @@ export interface Config {
   routes: RouteConfig[]
   maxRoutes: number
   shutdown: { graceMs: number, delayMs: number }
-  redact: { headers: string[], fields: string[] }
+  /** what is replaced before anything is stored or logged (see src/compare/redact.ts) */
+  redact: { headers: string[], fields: string[], storeNonJsonBodies: boolean }
   log: { level: LogLevel }
 }
 
