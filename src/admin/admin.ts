@@ -2,6 +2,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto'
 import { fastify, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type ComparisonEngine } from '../compare/engine.ts'
+import { looksLikeUrl, redactUrl } from '../compare/redact.ts'
 import { type FrozenConfig } from '../config/index.ts'
 import { type ParityStats } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
@@ -39,7 +40,7 @@ export interface AdminBackend {
   sample: (id: string) => Promise<SampleView | undefined>
   /** forget windows, field counts and samples (a new candidate version) */
   reset: () => Promise<void>
-  /** when set, changing endpoints need `Authorization: Bearer <token>`; when null, a loopback peer */
+  /** when set, changing endpoints and the reads of samples and config need `Authorization: Bearer <token>`; when null, a loopback peer */
   adminToken: string | null
 }
 
@@ -95,25 +96,67 @@ function digest (value: string): Buffer {
   return createHash('sha256').update(value).digest()
 }
 
+/** Who may use a guarded endpoint: `allowed`, `unauthorized` (a token is set and not given) or `forbidden` (no token set, a peer that is not loopback). */
+export type Access = 'allowed' | 'unauthorized' | 'forbidden'
+
 /**
- * Guards the endpoints that change state: the admin token when one is set (compared in constant
- * time), otherwise only loopback peers, so that an exposed admin port cannot be used to steer traffic.
+ * The one rule of the guarded endpoints: the admin token when one is set (compared in constant
+ * time, whatever the peer), otherwise loopback peers only.
+ * @param authorization the request's Authorization header
+ * @param remoteAddress the peer's address
+ */
+export function access (adminToken: string | null, authorization: string | undefined, remoteAddress: string | undefined): Access {
+  if (adminToken !== null) {
+    const given = authorization ?? ''
+    return given.startsWith('Bearer ') && timingSafeEqual(digest(given.slice(7)), digest(adminToken)) ? 'allowed' : 'unauthorized'
+  }
+  return isLoopback(remoteAddress) ? 'allowed' : 'forbidden'
+}
+
+/** Sends the 401 or 403 of a refused {@link access}; `what` says what the endpoint is. */
+function refuse (verdict: Exclude<Access, 'allowed'>, what: string, reply: FastifyReply): FastifyReply {
+  if (verdict === 'unauthorized') {
+    return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Unauthorized', message: `${what} need Authorization: Bearer $PARITYGATE_ADMIN_TOKEN` })
+  }
+  return reply.code(403).send({ error: 'Forbidden', message: `${what} are served to loopback peers only; set PARITYGATE_ADMIN_TOKEN to allow other hosts` })
+}
+
+/**
+ * Guards the endpoints that change state, so that an exposed admin port cannot be used to steer
+ * traffic (see {@link access}).
  */
 function authorizeChange (state: AdminBackend, req: FastifyRequest, reply: FastifyReply): boolean {
-  if (state.adminToken !== null) {
-    const given = req.headers.authorization ?? ''
-    if (given.startsWith('Bearer ') && timingSafeEqual(digest(given.slice(7)), digest(state.adminToken))) return true
-    reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Unauthorized', message: 'this endpoint needs Authorization: Bearer $PARITYGATE_ADMIN_TOKEN' })
-    return false
-  }
-  if (isLoopback(req.socket.remoteAddress)) return true
-  reply.code(403).send({ error: 'Forbidden', message: 'changes are accepted from loopback only; set PARITYGATE_ADMIN_TOKEN to allow them from other hosts' })
+  const verdict = access(state.adminToken, req.headers.authorization, req.socket.remoteAddress)
+  if (verdict === 'allowed') return true
+  refuse(verdict, 'changes', reply)
   return false
 }
 
-/** The effective config with secrets replaced: candidate header values and any credentials. */
+/**
+ * Reads that show recorded traffic (samples: both answers, their paths) or the effective config:
+ * guarded like changes, by one onRequest hook. Health, metrics, the gate, routes, the mirroring
+ * state, fields and noise (paths and counts, no values) stay open to probes and dashboards.
+ */
+export const GUARDED_READS: ReadonlySet<string> = new Set(['/api/v1/config', '/api/v1/mismatches', '/api/v1/mismatches/:id'])
+
+/** Every absolute URL in a config value redacted (see redactUrl), at any depth. */
+function redactUrls (value: unknown): unknown {
+  if (typeof value === 'string') return looksLikeUrl(value) ? redactUrl(value) : value
+  if (Array.isArray(value)) return value.map(redactUrls)
+  if (value !== null && typeof value === 'object') {
+    const out: Record<string, unknown> = {}
+    for (const [k, v] of Object.entries(value)) out[k] = redactUrls(v)
+    return out
+  }
+  return value
+}
+
+/**
+ * The effective config with secrets replaced: candidate header values, and in every URL
+ * (webhooks, pageUrl, origins) credentials, token-like path segments, query values and fragments.
+ */
 export function redactConfig (config: FrozenConfig): unknown {
-  const copy = structuredClone(config) as unknown as { candidate: { setHeaders: Record<string, string> } }
+  const copy = redactUrls(config) as { candidate: { setHeaders: Record<string, string> } }
   for (const key of Object.keys(copy.candidate.setHeaders)) copy.candidate.setHeaders[key] = REDACTED
   return copy
 }
@@ -144,6 +187,12 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
     bodyLimit: 64 * 1024
+  })
+
+  admin.addHook('onRequest', async (req, reply) => {
+    if (!GUARDED_READS.has(req.routeOptions.url ?? '')) return
+    const verdict = access(state.adminToken, req.headers.authorization, req.socket.remoteAddress)
+    if (verdict !== 'allowed') return refuse(verdict, 'samples and the effective config', reply)
   })
 
   admin.get('/healthz/live', async () => ({ status: 'live' }))
