@@ -1,6 +1,15 @@
 /*
  * Structural diff of two canonical JSON trees under compiled rules: iterative (explicit
  * stack, any depth), bounded in output, reporting JSONPath-ish paths in document order.
+ *
+ * Arrays under `unordered`: equal elements (canonical text) match as multisets; leftovers pair
+ * by a shared identity field (the route's `keyed` fields, `id`, `key`, `name`: a value found
+ * once on each side), then greedily by the fewest differences under the rules (cheapest pair
+ * first), while at most MAX_PAIR_COSTS pairs per array and PAIRING_STEPS visited nodes per diff
+ * are spent counting; what is left pairs in canonical order. Under `keyed`: elements pair by
+ * the canonical text of their key; elements sharing a key, and those without it, match as
+ * multisets, then in order. Reports: pairs and missing elements in the primary's order, then
+ * extra ones in the candidate's.
  */
 import { type JsonNode, Kind, canonicalText } from './canonical.ts'
 import {
@@ -117,8 +126,16 @@ function queue (out: Step[], parent: Step, a: JsonNode | null, b: JsonNode | nul
   out.push(new Step(a, b, parent, key, index, active, report))
 }
 
-function byText (texts: string[]): (i: number, j: number) => number {
-  return (i, j) => texts[i] < texts[j] ? -1 : texts[i] > texts[j] ? 1 : i - j
+/** The indices sorted by the canonical text of their elements (ties in index order). */
+function inTextOrder (nodes: JsonNode[], indices: number[]): number[] {
+  if (indices.length < 2) return indices
+  const texts = new Map<number, string>()
+  for (const k of indices) texts.set(k, canonicalText(nodes[k]))
+  return indices.sort((i, j) => {
+    const x = texts.get(i) as string
+    const y = texts.get(j) as string
+    return x < y ? -1 : x > y ? 1 : i - j
+  })
 }
 
 function diffObject (out: Step[], s: Step, x: JsonNode, y: JsonNode): void {
@@ -143,79 +160,212 @@ function diffObject (out: Step[], s: Step, x: JsonNode, y: JsonNode): void {
   }
 }
 
-function diffUnordered (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[]): void {
-  const ta = ca.map(canonicalText)
-  const tb = cb.map(canonicalText)
-  const pool = new Map<string, number[]>()
-  for (let j = cb.length - 1; j >= 0; j--) {
-    const list = pool.get(tb[j])
-    if (list === undefined) pool.set(tb[j], [j])
-    else list.push(j)
-  }
-  const used = new Uint8Array(cb.length)
-  const ua: number[] = []
-  for (let i = 0; i < ca.length; i++) {
-    const list = pool.get(ta[i])
-    if (list !== undefined && list.length > 0) used[list.pop() as number] = 1
-    else ua.push(i)
-  }
-  const ub: number[] = []
-  for (let j = 0; j < cb.length; j++) if (used[j] === 0) ub.push(j)
-  ua.sort(byText(ta))
-  ub.sort(byText(tb))
-  pairLeftovers(out, s, ca, cb, ua, ub)
+/**
+ * How the elements of two arrays were matched: `pairA[k]` with `pairB[k]` (diffed beneath),
+ * primary elements left `missing`, candidate elements left `extra`.
+ */
+class Matching {
+  pairA: number[] = []
+  pairB: number[] = []
+  missing: number[] = []
+  extra: number[] = []
 }
 
-function pairLeftovers (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[], ua: number[], ub: number[]): void {
-  const n = Math.min(ua.length, ub.length)
-  for (let k = 0; k < n; k++) queue(out, s, ca[ua[k]], cb[ub[k]], null, ua[k], null)
-  for (let k = n; k < ua.length; k++) queue(out, s, ca[ua[k]], null, null, ua[k], 'missing')
-  for (let k = n; k < ub.length; k++) queue(out, s, null, cb[ub[k]], null, ub[k], 'extra')
-}
-
-function diffKeyed (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[], field: string): void {
-  const index = new Map<string, number>()
-  const used = new Uint8Array(cb.length)
-  const ub: number[] = []
-  for (let j = 0; j < cb.length; j++) {
-    const key = memberText(cb[j], field)
-    if (key !== null && !index.has(key)) index.set(key, j)
-    else ub.push(j)
+/** Queues a matching: pairs and missing elements in the primary's order, then extra ones in the candidate's. */
+function queueMatching (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[], m: Matching): void {
+  const order = m.pairA.map((_, k) => k).sort((x, y) => m.pairA[x] - m.pairA[y])
+  const missing = m.missing.sort((x, y) => x - y)
+  let k = 0
+  for (const i of missing) {
+    while (k < order.length && m.pairA[order[k]] < i) { const p = order[k++]; queue(out, s, ca[m.pairA[p]], cb[m.pairB[p]], null, m.pairA[p], null) }
+    queue(out, s, ca[i], null, null, i, 'missing')
   }
-  const ua: number[] = []
-  const missing: number[] = []
-  for (let i = 0; i < ca.length; i++) {
-    const key = memberText(ca[i], field)
-    const j = key === null ? undefined : index.get(key)
-    if (key === null) {
-      ua.push(i)
-    } else if (j === undefined || used[j] === 1) {
-      missing.push(i)
-    } else {
-      used[j] = 1
-      queue(out, s, ca[i], cb[j], null, i, null)
-    }
-  }
-  for (const i of missing) queue(out, s, ca[i], null, null, i, 'missing')
-  for (const [, j] of index) if (used[j] === 0) queue(out, s, null, cb[j], null, j, 'extra')
-  pairLeftovers(out, s, ca, cb, ua, ub)
+  for (; k < order.length; k++) queue(out, s, ca[m.pairA[order[k]]], cb[m.pairB[order[k]]], null, m.pairA[order[k]], null)
+  for (const j of m.extra.sort((x, y) => x - y)) queue(out, s, null, cb[j], null, j, 'extra')
 }
 
 /**
- * Differences between two canonical trees under the rules, in document order of the primary.
- * Never recurses; at most `maxDiffs` differences are returned.
- * @param a primary tree
- * @param b candidate tree
- * @param rules compiled rules @default compileRules()
- * @param limits output bounds
+ * Matches equal elements of `as` and `bs` (indices into ca, cb) by canonical text, as multisets;
+ * returns the leftovers of each side, in their order.
  */
-export function jsonDiff (a: JsonNode, b: JsonNode, rules: CompiledRules = DEFAULT_RULES, limits: DiffLimits = {}): DiffResult {
-  const maxDiffs = limits.maxDiffs ?? rules.maxDiffs
-  const diffs: Difference[] = []
-  const stack: Step[] = [new Step(a, b, null, null, -1, rules.rootActive, null)]
+function matchExact (ca: JsonNode[], cb: JsonNode[], as: number[], bs: number[], m: Matching): [number[], number[]] {
+  const pool = new Map<string, number[]>()
+  for (let k = bs.length - 1; k >= 0; k--) {
+    const t = canonicalText(cb[bs[k]])
+    const list = pool.get(t)
+    if (list === undefined) pool.set(t, [bs[k]])
+    else list.push(bs[k])
+  }
+  const used = new Set<number>()
+  const ua: number[] = []
+  for (const i of as) {
+    const list = pool.get(canonicalText(ca[i]))
+    if (list !== undefined && list.length > 0) {
+      const j = list.pop() as number
+      used.add(j)
+      m.pairA.push(i)
+      m.pairB.push(j)
+    } else {
+      ua.push(i)
+    }
+  }
+  return [ua, used.size === 0 ? bs : bs.filter((j) => !used.has(j))]
+}
+
+/** Pairs leftovers in the order given; the rest are missing / extra. */
+function pairInOrder (ua: readonly number[], ub: readonly number[], m: Matching): void {
+  const n = Math.min(ua.length, ub.length)
+  for (let k = 0; k < n; k++) { m.pairA.push(ua[k]); m.pairB.push(ub[k]) }
+  for (let k = n; k < ua.length; k++) m.missing.push(ua[k])
+  for (let k = n; k < ub.length; k++) m.extra.push(ub[k])
+}
+
+function diffUnordered (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[], rules: CompiledRules): void {
+  const m = new Matching()
+  const all = (n: number): number[] => Array.from({ length: n }, (_, k) => k)
+  let [ua, ub] = matchExact(ca, cb, all(ca.length), all(cb.length), m)
+  if (ua.length > 0 && ub.length > 0 && !counting) {
+    [ua, ub] = pairByIdentity(ca, cb, ua, ub, rules.identityFields, m);
+    [ua, ub] = pairByDifferences(ca, cb, ua, ub, s, rules, m)
+  }
+  pairInOrder(inTextOrder(ca, ua), inTextOrder(cb, ub), m)
+  queueMatching(out, s, ca, cb, m)
+}
+
+/**
+ * Pairs leftovers by identity fields: for each of `fields` in turn, elements whose value of it
+ * (canonical text) is found exactly once among each side's leftovers. Returns what is left.
+ */
+function pairByIdentity (ca: JsonNode[], cb: JsonNode[], ua: number[], ub: number[], fields: readonly string[], m: Matching): [number[], number[]] {
+  for (const field of fields) {
+    if (ua.length === 0 || ub.length === 0) break
+    const counts = new Map<string, number>()
+    const textA = ua.map((i) => memberText(ca[i], field))
+    const textB = ub.map((j) => memberText(cb[j], field))
+    for (const t of textA) if (t !== null) counts.set(t, (counts.get(t) ?? 0) + 1)
+    const onlyB = new Map<string, number>()
+    for (let k = 0; k < ub.length; k++) {
+      const t = textB[k]
+      if (t === null || counts.get(t) !== 1) continue
+      onlyB.set(t, onlyB.has(t) ? -1 : k)
+    }
+    const pairedB = new Set<number>()
+    const restA: number[] = []
+    for (let k = 0; k < ua.length; k++) {
+      const t = textA[k]
+      const kb = t === null ? undefined : onlyB.get(t)
+      if (kb === undefined || kb < 0) { restA.push(ua[k]); continue }
+      m.pairA.push(ua[k])
+      m.pairB.push(ub[kb])
+      pairedB.add(kb)
+    }
+    if (pairedB.size > 0) {
+      ua = restA
+      ub = ub.filter((_, k) => !pairedB.has(k))
+    }
+  }
+  return [ua, ub]
+}
+
+/** Most pairs of leftovers whose differences are counted for one array. */
+export const MAX_PAIR_COSTS = 10_000
+/** Differences counted per pair at most (more is "very different"). */
+const COST_CAP = 32
+/** Nodes visited counting differences, per {@link jsonDiff} call. */
+export const PAIRING_STEPS = 250_000
+
+// Scratch state of one jsonDiff call: the diff is synchronous and never re-entered, except by
+// the counting walks of pairByDifferences (which pair nested unordered arrays in order).
+let pairingSteps = 0
+let counting = false
+
+/**
+ * Pairs leftovers greedily by the fewest differences under the rules beneath (cheapest pair
+ * first, ties in the primary's then the candidate's order), while at most MAX_PAIR_COSTS pairs
+ * and PAIRING_STEPS visited nodes are enough; what is left is paired by canonical order.
+ */
+function pairByDifferences (ca: JsonNode[], cb: JsonNode[], ua: number[], ub: number[], s: Step, rules: CompiledRules, m: Matching): [number[], number[]] {
+  if (ua.length === 0 || ub.length === 0) return [ua, ub]
+  if (ua.length === 1 && ub.length === 1) {
+    m.pairA.push(ua[0])
+    m.pairB.push(ub[0])
+    return [[], []]
+  }
+  if (ua.length * ub.length > MAX_PAIR_COSTS) return [ua, ub]
+  const costs: number[] = []
+  let spent = false
+  for (let x = 0; x < ua.length && !spent; x++) {
+    const active = stepRules(s.active, null, ua[x])
+    for (let y = 0; y < ub.length; y++) {
+      const c = countDiffs(ca[ua[x]], cb[ub[y]], active, rules)
+      if (c < 0) { spent = true; break }
+      costs.push(c * MAX_PAIR_COSTS + x * ub.length + y)
+    }
+  }
+  costs.sort((p, q) => p - q)
+  const usedA = new Uint8Array(ua.length)
+  const usedB = new Uint8Array(ub.length)
+  for (const code of costs) {
+    const xy = code % MAX_PAIR_COSTS
+    const x = Math.floor(xy / ub.length)
+    const y = xy % ub.length
+    if (usedA[x] === 1 || usedB[y] === 1) continue
+    usedA[x] = usedB[y] = 1
+    m.pairA.push(ua[x])
+    m.pairB.push(ub[y])
+  }
+  return [ua.filter((_, x) => usedA[x] === 0), ub.filter((_, y) => usedB[y] === 0)]
+}
+
+/** Differences between two elements under the rules (at most COST_CAP), or -1 when the pairing budget ran out. */
+function countDiffs (a: JsonNode, b: JsonNode, active: readonly PathNode[], rules: CompiledRules): number {
+  const was = counting
+  counting = true
+  try {
+    return walk(new Step(a, b, null, null, -1, active, null), rules, COST_CAP, null)
+  } finally {
+    counting = was
+  }
+}
+
+function diffKeyed (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[], field: string): void {
+  // Elements grouped by the canonical text of their key (1 and "1" differ); those without it form one group.
+  const groups = new Map<string | null, [number[], number[]]>()
+  const group = (key: string | null): [number[], number[]] => {
+    let g = groups.get(key)
+    if (g === undefined) { g = [[], []]; groups.set(key, g) }
+    return g
+  }
+  for (let i = 0; i < ca.length; i++) group(memberText(ca[i], field))[0].push(i)
+  for (let j = 0; j < cb.length; j++) group(memberText(cb[j], field))[1].push(j)
+  const m = new Matching()
+  for (const [as, bs] of groups.values()) {
+    if (as.length === 1 && bs.length === 1) {
+      m.pairA.push(as[0])
+      m.pairB.push(bs[0])
+    } else if (as.length === 0 || bs.length === 0) {
+      for (const i of as) m.missing.push(i)
+      for (const j of bs) m.extra.push(j)
+    } else {
+      // Elements sharing a key: a multiset (equal ones first), the rest paired in order.
+      const [ua, ub] = matchExact(ca, cb, as, bs, m)
+      pairInOrder(ua, ub, m)
+    }
+  }
+  queueMatching(out, s, ca, cb, m)
+}
+
+/**
+ * Walks two trees from `root`: reports differences into `diffs` (null: only counts them) until
+ * `maxDiffs`; returns how many it found, or -1 when counting ran out of pairing budget.
+ */
+function walk (root: Step, rules: CompiledRules, maxDiffs: number, diffs: Difference[] | null): number {
+  const stack: Step[] = [root]
   const pending: Step[] = []
+  let found = 0
   while (stack.length > 0) {
     const s = stack.pop() as Step
+    if (diffs === null && --pairingSteps < 0) return -1
     let kind: DiffKind | null = s.report
     if (kind === null) {
       const x = s.a as JsonNode
@@ -234,7 +384,7 @@ export function jsonDiff (a: JsonNode, b: JsonNode, rules: CompiledRules = DEFAU
           const n = Math.min(ca.length, cb.length)
           for (let k = 0; k < n; k++) queue(pending, s, ca[k], cb[k], null, k, null)
         } else if (mode === '') {
-          diffUnordered(pending, s, ca, cb)
+          diffUnordered(pending, s, ca, cb, rules)
         } else {
           diffKeyed(pending, s, ca, cb, mode)
         }
@@ -243,13 +393,34 @@ export function jsonDiff (a: JsonNode, b: JsonNode, rules: CompiledRules = DEFAU
       }
     }
     if (kind !== null) {
-      if (diffs.length >= maxDiffs) return { diffs, truncated: true }
-      diffs.push({ path: pathOf(s), kind })
+      if (found >= maxDiffs) {
+        pending.length = 0
+        return diffs === null ? found : -2
+      }
+      found++
+      diffs?.push({ path: pathOf(s), kind })
     }
     for (let k = pending.length - 1; k >= 0; k--) stack.push(pending[k])
     pending.length = 0
   }
-  return { diffs, truncated: false }
+  return found
+}
+
+/**
+ * Differences between two canonical trees under the rules, in document order of the primary.
+ * Never recurses; at most `maxDiffs` differences are returned. Leftover elements of unordered
+ * arrays are paired by identity field, then by fewest differences, within a bounded budget.
+ * @param a primary tree
+ * @param b candidate tree
+ * @param rules compiled rules @default compileRules()
+ * @param limits output bounds
+ */
+export function jsonDiff (a: JsonNode, b: JsonNode, rules: CompiledRules = DEFAULT_RULES, limits: DiffLimits = {}): DiffResult {
+  const maxDiffs = limits.maxDiffs ?? rules.maxDiffs
+  const diffs: Difference[] = []
+  pairingSteps = PAIRING_STEPS
+  const found = walk(new Step(a, b, null, null, -1, rules.rootActive, null), rules, maxDiffs, diffs)
+  return { diffs, truncated: found === -2 }
 }
 
 /**

@@ -20,9 +20,11 @@
  *   can itself be the contract (signatures, cache keys). Instants are exact to the nanosecond,
  *   for every year 0000-9999; a leap second `:60` is the next minute's `:00` (see parseInstant).
  * - `unordered`: the array at the path is a multiset; elements are matched by canonical text,
- *   leftovers are paired in canonical order and diffed with the rules beneath.
+ *   leftovers are paired (see json-diff.ts) by a shared identity field (`keyed` fields, `id`,
+ *   `key`, `name`), then by the fewest differences under the rules, and diffed with the rules beneath.
  * - `keyed`: `{ "$.items": "id" }` matches array elements by the canonical value of their
- *   `id` member; unmatched ones are `missing` / `extra`.
+ *   `id` member (`1` and `"1"` are different keys); elements sharing a key, and elements
+ *   without it, are matched among themselves as a multiset; unmatched ones are `missing` / `extra`.
  */
 import { type RuleSettings, type Tolerance as ConfigTolerance } from '../config/index.ts'
 import { PARITYGATE_ERR_CONFIG_INVALID } from '../errors.ts'
@@ -107,9 +109,12 @@ export class CompiledRules {
   maxBodyBytes: number
   maxDepth: number
   maxDiffs: number
+  /** member names that identify an element of an unordered array: the `keyed` fields, then `id`, `key`, `name` */
+  identityFields: readonly string[]
 
   constructor (rootActive: PathNode[], numberTolerance: CompiledTolerance | null, timestamps: boolean,
-    timestampToleranceNs: bigint, headers: string[], maxBodyBytes: number, maxDepth: number, maxDiffs: number) {
+    timestampToleranceNs: bigint, headers: string[], maxBodyBytes: number, maxDepth: number, maxDiffs: number,
+    identityFields: readonly string[] = IDENTITY_FIELDS) {
     this.rootActive = rootActive
     this.numberTolerance = numberTolerance
     this.timestamps = timestamps
@@ -118,8 +123,12 @@ export class CompiledRules {
     this.maxBodyBytes = maxBodyBytes
     this.maxDepth = maxDepth
     this.maxDiffs = maxDiffs
+    this.identityFields = identityFields
   }
 }
+
+/** Member names that usually identify an object, tried in this order to pair unordered elements. */
+export const IDENTITY_FIELDS: readonly string[] = Object.freeze(['id', 'key', 'name'])
 
 /** Defaults of {@link RuleConfig}. */
 export const defaultRuleConfig = {
@@ -486,6 +495,7 @@ export function compileRules (config: RuleConfig = {}): CompiledRules {
   if (!Array.isArray(headers) || headers.some((h) => typeof h !== 'string' || h === '')) throw invalid('compare.headers', 'must be an array of header names')
   const rootActive: PathNode[] = []
   if (paths > 0) addClosure(rootActive, root)
+  const keyFields = Object.values(config.keyed ?? {})
   return new CompiledRules(
     rootActive,
     config.numberTolerance === undefined ? null : compileTolerance(config.numberTolerance, 'compare.numberTolerance'),
@@ -494,6 +504,7 @@ export function compileRules (config: RuleConfig = {}): CompiledRules {
     [...new Set(headers.map((h) => h.toLowerCase()))],
     positiveInt(config.maxBodyBytes, defaultRuleConfig.maxBodyBytes, 'compare.maxBodyBytes'),
     positiveInt(config.maxDepth, defaultRuleConfig.maxDepth, 'compare.maxDepth'),
-    positiveInt(config.maxDiffs, defaultRuleConfig.maxDiffs, 'compare.maxDiffs')
+    positiveInt(config.maxDiffs, defaultRuleConfig.maxDiffs, 'compare.maxDiffs'),
+    keyFields.length === 0 ? IDENTITY_FIELDS : [...new Set([...keyFields, ...IDENTITY_FIELDS])]
   )
 }

@@ -68,8 +68,8 @@ test('jsonDiff should match keyed arrays by their key member', () => {
   deepStrictEqual(diff(a, b, { keyed: { '$.items': 'id' } }), [
     { path: '$.items[1].v', kind: 'changed' },
     { path: '$.items[2]', kind: 'missing' },
-    { path: '$.items[0]', kind: 'extra' },
-    { path: '$.items[3]', kind: 'changed' }
+    { path: '$.items[3]', kind: 'changed' },
+    { path: '$.items[0]', kind: 'extra' }
   ])
   deepStrictEqual(diff('[{"id":1},{"id":1}]', '[{"id":1}]', { keyed: { $: 'id' } }), [
     { path: '$', kind: 'length' },
