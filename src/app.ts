@@ -6,10 +6,11 @@ import { Gauge, type Registry } from 'prom-client'
 import { type Pool } from 'undici'
 import { buildAdmin, localBackend } from './admin/admin.ts'
 import { VerdictNotifier } from './admin/notify.ts'
-import { ComparisonEngine, type OutcomeHook } from './compare/engine.ts'
+import { ComparisonEngine, type ExchangePair, type OutcomeHook } from './compare/engine.ts'
 import { verdictToGauge } from './gate/gate.ts'
-import { ParityStats, type ParitySink } from './gate/parity.ts'
+import { ParityStats, type ParitySink, type VersionEvent } from './gate/parity.ts'
 import { type GateResult } from './gate/types.ts'
+import { versionOf } from './gate/version.ts'
 import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { MirrorController } from './mirror/mirror.ts'
@@ -31,9 +32,25 @@ const DROPPED = new Set(['overloaded', 'circuit_open', 'body_too_large', 'shutdo
 /** Candidate failures that count against the gate's error budget (an oversized answer is not the candidate failing). */
 const GATE_ERRORS = new Set(['timeout', 'connect', 'reset', 'parse', 'other'])
 const COMPARED = new Set(['match', 'mismatch', 'noise'])
+/** Candidate failures after which a 5xx status is not counted again as a server error (counted as errors, or not mirrored). */
+const NOT_SERVER_ERRORS = new Set([...GATE_ERRORS, 'shutdown', 'client_aborted'])
+
+/**
+ * A candidate answer 5xx where the primary answered, and not 5xx: an error a user of the candidate
+ * would see, counted against the gate's error budget (the pair is also a mismatch).
+ */
+function serverError (pair: ExchangePair): boolean {
+  const c = pair.candidate
+  const p = pair.primary.status
+  return c.status >= 500 && c.status <= 599 && (c.error === null || !NOT_SERVER_ERRORS.has(c.error)) && p >= 100 && p < 500
+}
+
+/** The candidate version of a pair: a reader of `candidate.versionHeader`, null without one. */
+type VersionOf = (pair: ExchangePair) => string | null
+const noVersion: VersionOf = () => null
 
 /** Logs reasons for the candidate's failures at debug, feeds metrics and gate windows, and hands complete pairs to the comparison. */
-function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger, engine: () => ComparisonEngine | null): MirrorObserver {
+function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger, engine: () => ComparisonEngine | null, version: VersionOf = noVersion): MirrorObserver {
   return {
     decision: (route, decision) => {
       metrics.recordDecision(route, decision)
@@ -50,6 +67,13 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
     },
     inflight: (count) => { metrics.mirrorInflightNow = count },
     pair: (pair) => {
+      // A new candidate build starts fresh windows before its first pair is compared; an earlier
+      // build's answer is not evidence, nor worth comparing (its fields and samples would mislead).
+      if (parity.version?.(version(pair)) === 'stale') {
+        pair.release()
+        metrics.recordComparison(pair.route, 'skipped')
+        return
+      }
       const e = engine()
       if (e !== null) e.submit(pair)
       else {
@@ -69,13 +93,18 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
 }
 
 /** Counts each comparison outcome (metrics and gate windows, with both latencies) and leaves a debug breadcrumb with both canonical hashes. */
-function createOutcomeHook (metrics: Metrics, parity: ParitySink, log: Logger): OutcomeHook {
+function createOutcomeHook (metrics: Metrics, parity: ParitySink, log: Logger, version: VersionOf = noVersion): OutcomeHook {
   return (pair, outcome, result) => {
     metrics.recordComparison(pair.route, outcome)
-    parity.count(pair.route, outcome)
+    const v = version(pair)
+    parity.count(pair.route, outcome, v)
+    if (serverError(pair)) {
+      metrics.recordServerError(pair.route)
+      parity.count(pair.route, 'serverErrors', v)
+    }
     if (COMPARED.has(outcome)) {
-      parity.time(pair.route, 'primary', pair.primary.durationMs * 1000)
-      parity.time(pair.route, 'candidate', pair.candidate.durationMs * 1000)
+      parity.time(pair.route, 'primary', pair.primary.durationMs * 1000, v)
+      parity.time(pair.route, 'candidate', pair.candidate.durationMs * 1000, v)
     }
     if (log.isLevelEnabled('debug')) {
       log.debug({ requestId: pair.requestId, route: pair.route, outcome, reason: result.reason, primaryHash: result.primaryHash, candidateHash: result.candidateHash, diffs: result.diffs.length }, 'compared')
@@ -179,10 +208,13 @@ export class App {
     this.role = role
     this.parity = new ParityStats(config.gate)
     this.sink = sink ?? this.parity
-    this.observer = createMirrorObserver(this.metrics, this.sink, log, () => this.engine)
-    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, this.sink, log), () => log.isLevelEnabled('debug')) : null
+    this.observer = createMirrorObserver(this.metrics, this.sink, log, () => this.engine, this.#versionOf)
+    this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, this.sink, log, this.#versionOf), () => log.isLevelEnabled('debug')) : null
     this.notifier = new VerdictNotifier(role === 'worker' ? { ...config.gate.notify, webhooks: [] } : config.gate.notify, () => this.parity.gate(), log)
-    if (role === 'single') registerGateGauges(this.metrics.registry, this.parity)
+    if (role === 'single') {
+      registerGateGauges(this.metrics.registry, this.parity)
+      this.parity.onVersion((event) => this.#versionChanged(event))
+    }
     this.metrics.gaugeFrom('paritygate_compare_queue', 'Exchanges waiting for or in comparison', () => this.engine?.queued ?? 0)
     this.metrics.gaugeFrom('paritygate_samples', 'Mismatch samples kept', () => this.engine?.samples.size ?? 0)
     this.metrics.gaugeFrom('paritygate_samples_bytes', 'Approximate memory of the mismatch samples', () => this.engine?.samples.bytes ?? 0)
@@ -205,6 +237,23 @@ export class App {
 
   /** The config in force (replaced by a successful reload). */
   get config (): FrozenConfig { return this.#config }
+
+  /** The candidate version of a pair, from `candidate.versionHeader` in force (read after capture, never on the live path). */
+  #versionOf: VersionOf = (pair) => {
+    const name = this.#config.candidate.versionHeader
+    return name === null ? null : versionOf(pair.candidate.headers, name.toLowerCase())
+  }
+
+  /** The judged candidate version changed: field counts and samples follow the windows; logged and notified. */
+  #versionChanged (event: VersionEvent): void {
+    if (event.change === 'first') {
+      this.log.info({ version: event.version }, 'candidate version seen: the gate judges it')
+      return
+    }
+    this.engine?.reset()
+    this.log.info({ previous: event.previous, version: event.version }, 'candidate version changed: gate windows, field counts and samples start afresh')
+    this.notifier.versionChanged(event.previous, event.version).catch(() => {})
+  }
 
   /** The primary's connection pool in force. */
   get primaryPool (): Pool { return this.proxyState.pool as Pool }
@@ -236,7 +285,7 @@ export class App {
       this.engine?.close().catch(() => {})
       this.engine = null
     } else if (this.engine === null) {
-      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.sink, this.log), () => this.log.isLevelEnabled('debug'))
+      this.engine = new ComparisonEngine(next, createOutcomeHook(this.metrics, this.sink, this.log, this.#versionOf), () => this.log.isLevelEnabled('debug'))
     } else {
       this.engine.reconfigure(next)
     }

@@ -11,3 +11,5 @@ export const PARITYGATE_ERR_BAD_FRAMING = createError('PARITYGATE_ERR_BAD_FRAMIN
 export const PARITYGATE_ERR_UPGRADE_UNSUPPORTED = createError('PARITYGATE_ERR_UPGRADE_UNSUPPORTED', 'Protocol upgrades (WebSocket) are not proxied', 501)
 export const PARITYGATE_ERR_METHOD_UNSUPPORTED = createError('PARITYGATE_ERR_METHOD_UNSUPPORTED', 'CONNECT is not supported by a reverse proxy', 405)
 export const PARITYGATE_ERR_SHUTTING_DOWN = createError('PARITYGATE_ERR_SHUTTING_DOWN', 'Proxy is shutting down', 503)
+export const PARITYGATE_ERR_UNKNOWN_ROUTE = createError('PARITYGATE_ERR_UNKNOWN_ROUTE', 'Unknown route %s: not configured and not seen since start', 404)
+export const PARITYGATE_ERR_BAD_WINDOW = createError('PARITYGATE_ERR_BAD_WINDOW', '%s', 400)

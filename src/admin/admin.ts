@@ -8,6 +8,7 @@ import { type ParityStats } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
 import { type MirrorController, type MirrorState } from '../mirror/mirror.ts'
 import { type Metrics } from '../stats/registry.ts'
+import { PARITYGATE_ERR_BAD_WINDOW, PARITYGATE_ERR_UNKNOWN_ROUTE } from '../errors.ts'
 
 /** One stored mismatch sample as the API shows it. */
 export type SampleView = Record<string, unknown>
@@ -231,13 +232,33 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     return typeof w === 'string' && w !== '' ? w : undefined
   }
 
-  // Always 200 with the verdict in the body: a non-2xx is an error to Argo, not a failure. A malformed
-  // window is the template's mistake, and says so with a 400.
+  /** Route names the API knows: configured (name, or match when unnamed) or seen since start. */
+  const configuredRoutes = (): string[] => state.config().routes.map((r) => r.name ?? r.match)
+
+  /** Answers 404 (with the known routes) for a route that is neither configured nor seen; true when it did. */
+  const unknownRoute = (route: string | null, reply: FastifyReply): boolean => {
+    const configured = configuredRoutes()
+    if (state.parity.isKnownRoute(route, configured)) return false
+    const err = new PARITYGATE_ERR_UNKNOWN_ROUTE(JSON.stringify(route))
+    reply.code(404).send({ error: 'Not Found', code: err.code, message: err.message, routes: state.parity.knownRoutes(configured) })
+    return true
+  }
+
+  /** A malformed window, or one over gate.maxWindow: the caller's mistake, a 400. */
+  const badWindow = (cause: unknown, reply: FastifyReply): FastifyReply => {
+    const err = new PARITYGATE_ERR_BAD_WINDOW((cause as Error).message)
+    return reply.code(400).send({ error: 'Bad Request', code: err.code, message: err.message })
+  }
+
+  // 200 with the verdict in the body: a non-2xx is an error to Argo, not a failure. A malformed
+  // window (400) or an unknown route (404) is the template's mistake, and must not read as "wait".
   admin.get('/api/v1/gate', async (req, reply) => {
+    const route = routeOf(req.query)
+    if (unknownRoute(route, reply)) return reply
     try {
-      return state.parity.gate(windowOf(req.query), routeOf(req.query))
+      return state.parity.gate(windowOf(req.query), route)
     } catch (err) {
-      return reply.code(400).send({ error: 'Bad Request', message: (err as Error).message })
+      return badWindow(err, reply)
     }
   })
 
@@ -247,21 +268,24 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     const metadata = (req.body as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}
     const window = typeof metadata.window === 'string' ? metadata.window : windowOf(req.query)
     const route = typeof metadata.route === 'string' && metadata.route !== '' ? metadata.route : routeOf(req.query)
+    if (unknownRoute(route, reply)) return reply
     let result
     try {
       result = state.parity.gate(window, route)
     } catch (err) {
-      return reply.code(400).send({ error: 'Bad Request', message: (err as Error).message })
+      return badWindow(err, reply)
     }
     const reasons = Object.entries(result.checks).filter(([, c]) => c.verdict !== 'pass').map(([name, c]) => `${name}: ${c.verdict}: ${c.reason}`)
     return reply.code(result.pass ? 200 : 403).send({ verdict: result.verdict, pass: result.pass, reason: result.pass ? 'all checks pass' : reasons.join('; '), gate: result })
   })
 
   admin.get('/api/v1/routes', async (req, reply) => {
+    const route = routeOf(req.query)
+    if (unknownRoute(route, reply)) return reply
     try {
-      return { window: windowOf(req.query) ?? state.parity.settings.window, routes: state.parity.routes(windowOf(req.query)) }
+      return { window: windowOf(req.query) ?? state.parity.settings.window, routes: state.parity.routes(windowOf(req.query), route) }
     } catch (err) {
-      return reply.code(400).send({ error: 'Bad Request', message: (err as Error).message })
+      return badWindow(err, reply)
     }
   })
 
@@ -272,7 +296,11 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     return { reset: true, at: new Date().toISOString() }
   })
 
-  admin.get('/api/v1/fields', async (req) => ({ route: routeOf(req.query), fields: await state.fields(routeOf(req.query)) }))
+  admin.get('/api/v1/fields', async (req, reply) => {
+    const route = routeOf(req.query)
+    if (unknownRoute(route, reply)) return reply
+    return { route, fields: await state.fields(route) }
+  })
 
   admin.get('/api/v1/noise', async (req) => ({ route: routeOf(req.query), paths: await state.noise(routeOf(req.query)) }))
 
@@ -280,7 +308,9 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     const raw = (req.query as { limit?: string }).limit
     const limit = raw === undefined ? 50 : Number(raw)
     if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply.code(400).send({ error: 'Bad Request', message: 'limit: must be an integer from 1 to 1000' })
-    return { route: routeOf(req.query), ...await state.mismatches(routeOf(req.query), limit) }
+    const route = routeOf(req.query)
+    if (unknownRoute(route, reply)) return reply
+    return { route, ...await state.mismatches(route, limit) }
   })
 
   admin.get('/api/v1/mismatches/:id', async (req, reply) => {

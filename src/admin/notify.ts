@@ -87,6 +87,19 @@ export class VerdictNotifier {
     await this.#sending
   }
 
+  /**
+   * The judged candidate version changed (candidate.versionHeader): tells every webhook that the
+   * gate starts afresh. Queued behind any send in progress; failures are logged, never thrown.
+   */
+  async versionChanged (previous: string | null, version: string): Promise<void> {
+    if (this.#settings.webhooks.length === 0) return
+    const lines = [`:arrows_counterclockwise: paritygate: candidate version ${previous ?? 'unknown'} → *${version}*: the gate's windows, field counts and samples start afresh`]
+    if (this.#settings.pageUrl !== null) lines.push(this.#settings.pageUrl)
+    const body = JSON.stringify({ text: lines.join('\n'), event: 'candidate_version', previous, version, link: this.#settings.pageUrl, generatedAt: new Date().toISOString() })
+    this.#sending = this.#sending.then(() => this.#sendAll(body))
+    await this.#sending
+  }
+
   async #sendAll (body: string): Promise<void> {
     for (const url of this.#settings.webhooks) {
       let delay = 250

@@ -128,6 +128,7 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
   let stopping = false
   let proxyUrl = ''
   let onAllReady: (() => void) | null = null
+  let notifier: VerdictNotifier | null = null
 
   const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead())
 
@@ -147,8 +148,10 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
   const onMessage = (worker: Worker, msg: WorkerMessage) => {
     if (msg === null || typeof msg !== 'object' || !('pg' in msg)) return
     if (msg.pg === 'stats') {
-      for (const [route, kind, n] of msg.counts) parity.window.add(route, kind, n)
-      for (const [route, target, micros] of msg.times) parity.latency.record(route, target, micros)
+      // versions first: a new build's first counts land in its fresh windows, an earlier build's are dropped
+      for (const version of msg.versions ?? []) parity.version(version)
+      for (const [route, kind, n, version] of msg.counts) parity.add(route, kind, n, version === '' ? null : version)
+      for (const [route, target, micros, version] of msg.times) parity.time(route, target, micros, version === '' ? null : version)
     } else if (msg.pg === 'answer') {
       const entry = pending.get(msg.id)
       if (entry === undefined) return
@@ -179,6 +182,18 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
     })
   }
 
+  // The group's judged candidate version: a new build resets the windows here (ParityStats) and
+  // the field counts and samples in every worker.
+  parity.onVersion((event) => {
+    if (event.change === 'first') {
+      log.info({ version: event.version }, 'candidate version seen: the gate judges it')
+      return
+    }
+    log.info({ previous: event.previous, version: event.version }, 'candidate version changed: gate windows, field counts and samples start afresh')
+    notifier?.versionChanged(event.previous, event.version).catch(() => {})
+    queryAll('reset').catch(() => {})
+  })
+
   const allReady = new Promise<void>((resolve) => { onAllReady = resolve })
   for (let i = 0; i < opts.workers; i++) fork()
   await allReady
@@ -204,14 +219,14 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
   const a = parseHostPort(config.admin)
   await admin.listen({ host: a.host, port: a.port })
   const adminUrl = `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${(admin.server.address() as { port: number }).port}`
-  const notifier = new VerdictNotifier(config.gate.notify, () => parity.gate(), log)
+  notifier = new VerdictNotifier(config.gate.notify, () => parity.gate(), log)
   notifier.start()
   log.info({ proxy: proxyUrl, admin: adminUrl, workers: opts.workers, primary: config.primary.url }, 'paritygate listening')
 
   const stop = async () => {
     if (stopping) return
     stopping = true
-    notifier.stop()
+    notifier?.stop()
     const { delayMs, graceMs } = current.shutdown
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))
     const workers = live()

@@ -5,11 +5,15 @@ import { type Counter } from '../stats/window.ts'
 /** Worker → primary: listening, with the proxy's address. */
 export interface ReadyMessage { pg: 'ready', proxy: string }
 
-/** Worker → primary: outcome counts and latencies since the last batch. */
+/**
+ * Worker → primary: outcome counts and latencies since the last batch, each with the candidate
+ * version of its answer ('' when unknown), and the candidate versions seen in the batch, in order.
+ */
 export interface StatsMessage {
   pg: 'stats'
-  counts: Array<[string, Counter, number]>
-  times: Array<[string, Target, number]>
+  counts: Array<[string, Counter, number, string]>
+  times: Array<[string, Target, number, string]>
+  versions: string[]
 }
 
 /** Worker → primary: the answer to a query. */

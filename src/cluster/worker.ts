@@ -10,6 +10,8 @@ import { type PrimaryMessage, type StatsMessage } from './protocol.ts'
 
 /** Most latency samples held between two flushes; beyond, samples are dropped (the counts never are). */
 const MAX_PENDING_TIMES = 50_000
+/** Most distinct candidate versions reported in one batch (a flood of values is not a rollout). */
+const MAX_BATCH_VERSIONS = 8
 
 /**
  * Batches outcome counts and latencies and sends them to the primary every `intervalMs`:
@@ -17,37 +19,48 @@ const MAX_PENDING_TIMES = 50_000
  */
 export class IpcParitySink implements ParitySink {
   #counts: Map<string, number>
-  #times: Array<[string, Target, number]>
+  #times: Array<[string, Target, number, string]>
+  #versions: string[]
   #timer: NodeJS.Timeout
   droppedTimes: number
 
   constructor (intervalMs = 100) {
     this.#counts = new Map()
     this.#times = []
+    this.#versions = []
     this.droppedTimes = 0
     this.#timer = setInterval(() => this.flush(), intervalMs).unref()
   }
 
-  count (route: string, kind: Counter): void {
-    const key = `${route}\u0000${kind}`
+  count (route: string, kind: Counter, version?: string | null): void {
+    const key = `${route}\u0000${kind}\u0000${version ?? ''}`
     this.#counts.set(key, (this.#counts.get(key) ?? 0) + 1)
   }
 
-  time (route: string, target: Target, micros: number): void {
+  time (route: string, target: Target, micros: number, version?: string | null): void {
     if (this.#times.length >= MAX_PENDING_TIMES) { this.droppedTimes++; return }
-    this.#times.push([route, target, Math.round(micros)])
+    this.#times.push([route, target, Math.round(micros), version ?? ''])
+  }
+
+  /** The primary judges versions for the group: it hears each one seen, in order, once per batch. */
+  version (version: string | null): undefined {
+    if (version === null || this.#versions[this.#versions.length - 1] === version) return undefined
+    if (this.#versions.includes(version)) this.#versions.splice(this.#versions.indexOf(version), 1)
+    else if (this.#versions.length >= MAX_BATCH_VERSIONS) this.#versions.shift()
+    this.#versions.push(version)
   }
 
   flush (): void {
-    if ((this.#counts.size === 0 && this.#times.length === 0) || process.send === undefined || !process.connected) return
+    if ((this.#counts.size === 0 && this.#times.length === 0 && this.#versions.length === 0) || process.send === undefined || !process.connected) return
     const counts: StatsMessage['counts'] = []
     for (const [key, n] of this.#counts) {
-      const at = key.indexOf('\u0000')
-      counts.push([key.slice(0, at), key.slice(at + 1) as Counter, n])
+      const [route, kind, version] = key.split('\u0000')
+      counts.push([route, kind as Counter, n, version])
     }
-    const message: StatsMessage = { pg: 'stats', counts, times: this.#times }
+    const message: StatsMessage = { pg: 'stats', counts, times: this.#times, versions: this.#versions }
     this.#counts = new Map()
     this.#times = []
+    this.#versions = []
     process.send(message)
   }
 

@@ -24,7 +24,8 @@ export const defaultConfig = {
     host: null,
     dropHeaders: [],
     setHeaders: {},
-    breaker: { failures: 5, cooldownMs: 5_000 }
+    breaker: { failures: 5, cooldownMs: 5_000 },
+    versionHeader: null
   },
   mirror: {
     enabled: true,
@@ -148,7 +149,8 @@ export const schema = {
             failures: { type: 'integer', minimum: 1, maximum: 1_000_000, default: defaultConfig.candidate.breaker.failures },
             cooldownMs: ms(defaultConfig.candidate.breaker.cooldownMs)
           }
-        }
+        },
+        versionHeader: { type: ['string', 'null'], pattern: HEADER_NAME, default: defaultConfig.candidate.versionHeader }
       }
     },
     mirror: {

@@ -112,6 +112,8 @@ export interface CandidateConfig {
   /** Request headers set (replaced) on mirrored requests, e.g. a test credential. */
   setHeaders: Record<string, string>
   breaker: { failures: number, cooldownMs: number }
+  /** Response header of the candidate that names its build (e.g. x-app-version): a new value starts fresh gate windows. */
+  versionHeader: string | null
 }
 
 export interface MirrorConfig {

@@ -1,4 +1,5 @@
 /* The gate: turns window counts and latency percentiles into a pass / fail / inconclusive verdict. */
+import { cleanTrialsToPass, trialsToFailAt, trialsToPassAt } from './needed.ts'
 import { wilson } from './wilson.ts'
 import {
   type ErrorsCheck, type GateConfig, type GateInput, type GateResult, type LatencyCheck,
@@ -35,8 +36,13 @@ export function parseWindow (text: unknown, maxMs: number = MAX_WINDOW_MS): numb
   }
   const ms = Number(match[1]) * UNIT_MS[match[2]]
   if (ms <= 0) throw new TypeError(`window must be longer than 0, got ${JSON.stringify(text)}`)
-  if (ms > maxMs) throw new TypeError(`window ${text} exceeds the maximum of ${maxMs} ms`)
+  if (ms > maxMs) throw new TypeError(`window ${text} exceeds the maximum ${inUnit(maxMs, match[2])} (gate.maxWindow)`)
   return ms
+}
+
+/** A duration in ms written in `unit` (`3_600_000` in `m` is `60m`), to three decimals at most. */
+function inUnit (ms: number, unit: string): string {
+  return `${+(ms / UNIT_MS[unit]).toFixed(3)}${unit}`
 }
 
 /**
@@ -56,12 +62,72 @@ function proportionVerdict (lower: number, upper: number, budget: number): Verdi
   return 'inconclusive'
 }
 
-function proportionReason (verdict: Verdict, what: string, n: number, lower: number, upper: number, budget: number, confidence: number): string {
+/** How a ratio check names its samples in its reason. */
+interface Units {
+  /** e.g. `comparisons` */
+  any: string
+  /** e.g. `matching comparisons` */
+  clean: string
+}
+
+/** What a ratio check waits for: see {@link Needed}. */
+interface Waiting {
+  needed: number | null
+  neededIfClean: number | null
+  neededToFail: number | null
+  etaSeconds: number | null
+}
+
+function etaOf (needed: number | null, rate: number | undefined): number | null {
+  if (needed === null || rate === undefined || !(rate > 0)) return null
+  return Math.ceil(needed / rate)
+}
+
+const perSecond = (rate: number): string => `${+rate.toFixed(rate < 10 ? 2 : 0)}/s`
+
+function waiting (verdict: Verdict, events: number, n: number, budget: number, confidence: number, rate: number | undefined): Waiting {
+  const ratio = n === 0 ? 0 : events / n
+  const needed = verdict === 'pass' ? 0 : trialsToPassAt(ratio, n, budget, confidence)
+  return {
+    // an inconclusive check always needs at least one more
+    needed: needed === 0 && verdict !== 'pass' ? 1 : needed,
+    neededIfClean: verdict === 'pass' ? 0 : cleanTrialsToPass(events, n, budget, confidence),
+    neededToFail: verdict === 'fail' ? 0 : trialsToFailAt(ratio, n, budget, confidence),
+    etaSeconds: etaOf(needed, rate)
+  }
+}
+
+/** The inconclusive part of a reason: how many more samples pass (or fail) the check, and roughly when. */
+function waitingReason (w: Waiting, events: number, n: number, budget: number, units: Units, input: GateInput, rate: number | undefined): string {
+  const ratio = n === 0 ? 0 : events / n
+  const parts: string[] = []
+  if (w.needed !== null) {
+    parts.push(events === 0
+      ? `passes after ${w.needed} more ${units.clean}`
+      : `passes after ${w.needed} more ${units.any} at the current ratio ${ratio}${w.neededIfClean === null ? '' : ` (${w.neededIfClean} more if they are all ${units.clean})`}`)
+    if (w.etaSeconds !== null && rate !== undefined) {
+      parts.push(`about ${w.etaSeconds} s at ${perSecond(rate)}`)
+      if (input.windowMs !== undefined && n + w.needed > rate * input.windowMs / 1000) {
+        parts.push(`more than the ${input.window} window holds at that rate: ask a longer window`)
+      }
+    }
+  } else {
+    parts.push(`never passes at the current ratio ${ratio} (budget ${budget})`)
+    if (w.neededToFail !== null) parts.push(`fails after ${w.neededToFail} more ${units.any} at this ratio`)
+    if (w.neededIfClean !== null) parts.push(`would pass after ${w.neededIfClean} more ${units.clean}`)
+  }
+  return parts.join('; ')
+}
+
+function proportionReason (verdict: Verdict, what: string, n: number, lower: number, upper: number, budget: number, confidence: number, wait: string): string {
   const at = `at ${percent(confidence)} confidence`
   if (verdict === 'pass') return `${what} upper bound ${upper} <= budget ${budget} ${at} (n=${n})`
   if (verdict === 'fail') return `${what} lower bound ${lower} > budget ${budget} ${at} (n=${n})`
-  return `${what} interval [${lower}, ${upper}] contains budget ${budget} ${at}: too few samples (n=${n})`
+  return `${what} interval [${lower}, ${upper}] contains budget ${budget} ${at}: too few samples (n=${n}): ${wait}`
 }
+
+const COMPARISONS: Units = { any: 'comparisons', clean: 'matching comparisons' }
+const MIRRORED: Units = { any: 'mirrored requests', clean: 'error-free mirrored requests' }
 
 function mismatchCheck (input: GateInput, config: GateConfig): MismatchCheck {
   const { match, mismatch, noise, error, skipped, dropped } = input.counts
@@ -70,6 +136,8 @@ function mismatchCheck (input: GateInput, config: GateConfig): MismatchCheck {
   const compared = match + mismatch + noise
   const { lower, upper } = wilson(mismatch, compared, config.confidence)
   const verdict = proportionVerdict(lower, upper, config.mismatchBudget)
+  const rate = input.rates?.compared
+  const w = waiting(verdict, mismatch, compared, config.mismatchBudget, config.confidence, rate)
   return {
     verdict,
     ratio: compared === 0 ? 0 : mismatch / compared,
@@ -83,26 +151,40 @@ function mismatchCheck (input: GateInput, config: GateConfig): MismatchCheck {
     errored: error,
     skipped,
     dropped,
-    reason: proportionReason(verdict, 'mismatch ratio', compared, lower, upper, config.mismatchBudget, config.confidence)
+    ...w,
+    reason: proportionReason(verdict, 'mismatch ratio', compared, lower, upper, config.mismatchBudget, config.confidence,
+      waitingReason(w, mismatch, compared, config.mismatchBudget, COMPARISONS, input, rate))
   }
 }
 
+/**
+ * Candidate errors: requests that got no complete answer (transport), plus answers 5xx where the
+ * primary's was not (serverErrors): both are errors a user of the candidate would see.
+ */
 function errorsCheck (input: GateInput, config: GateConfig): ErrorsCheck {
-  const { mirrored, errors } = input.counts
+  const { mirrored, errors: transport, serverErrors } = input.counts
+  const errors = transport + serverErrors
   // Counts come from separate events; never let a racing error exceed its request.
   const n = Math.max(mirrored, errors)
   const { lower, upper } = wilson(errors, n, config.confidence)
   const verdict = proportionVerdict(lower, upper, config.errorBudget)
+  const rate = input.rates?.mirrored
+  const w = waiting(verdict, errors, n, config.errorBudget, config.confidence, rate)
+  const what = `candidate error ratio (${transport} without an answer, ${serverErrors} 5xx where the primary was not)`
   return {
     verdict,
     ratio: n === 0 ? 0 : errors / n,
     budget: config.errorBudget,
     mirrored,
     errors,
+    transport,
+    serverErrors,
     upper,
     lower,
     confidence: config.confidence,
-    reason: proportionReason(verdict, 'candidate error ratio', n, lower, upper, config.errorBudget, config.confidence)
+    ...w,
+    reason: proportionReason(verdict, what, n, lower, upper, config.errorBudget, config.confidence,
+      waitingReason(w, errors, n, config.errorBudget, MIRRORED, input, rate))
   }
 }
 
@@ -132,9 +214,16 @@ function latencyCheck (input: GateInput, config: GateConfig): LatencyCheck {
   const ratio = primary.p95Ms > 0 ? candidate.p95Ms / primary.p95Ms : null
   let verdict: Verdict
   let reason: string
-  if (primary.count < config.minLatencySamples || candidate.count < config.minLatencySamples) {
+  // Latency samples come from compared pairs: one of each side per comparison.
+  const short = Math.max(0, config.minLatencySamples - Math.min(primary.count, candidate.count))
+  const rate = input.rates?.compared
+  let needed: number | null = null
+  if (short > 0) {
     verdict = 'inconclusive'
-    reason = `too few latency samples (primary ${primary.count}, candidate ${candidate.count}, need ${config.minLatencySamples} each)`
+    needed = short
+    const eta = etaOf(short, rate)
+    reason = `too few latency samples (primary ${primary.count}, candidate ${candidate.count}, need ${config.minLatencySamples} each): ` +
+      `${short} more compared pairs${eta === null || rate === undefined ? '' : ` (about ${eta} s at ${perSecond(rate)})`}`
   } else if (cL > budget * pU && cL - pU >= slack && diffMs >= slack) {
     verdict = 'fail'
     reason = `candidate p95 lower bound ${cL} ms > ${budget} x primary p95 upper bound ${pU} ms, and ${cL - pU} ms >= slack ${slack} ms`
@@ -146,8 +235,10 @@ function latencyCheck (input: GateInput, config: GateConfig): LatencyCheck {
     reason = `candidate p95 upper bound ${cU} ms is within slack ${slack} ms of primary p95 lower bound ${pL} ms`
   } else {
     verdict = 'inconclusive'
-    reason = `p95 intervals (primary [${pL}, ${pU}] ms, candidate [${cL}, ${cU}] ms) neither clearly within nor clearly over budget ${budget}`
+    reason = `p95 intervals (primary [${pL}, ${pU}] ms, candidate [${cL}, ${cU}] ms) neither clearly within nor clearly over budget ${budget}: ` +
+      'more samples narrow them, how many cannot be told'
   }
+  if (verdict === 'pass') needed = 0
   return {
     verdict,
     primaryP95Ms: primary.p95Ms,
@@ -163,6 +254,8 @@ function latencyCheck (input: GateInput, config: GateConfig): LatencyCheck {
     primarySamples: primary.count,
     candidateSamples: candidate.count,
     minSamples: config.minLatencySamples,
+    needed,
+    etaSeconds: etaOf(needed, rate),
     reason
   }
 }

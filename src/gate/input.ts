@@ -17,6 +17,25 @@ export interface GateQuery {
   confidence?: number
   /** Time of the answer. @default new Date() */
   now?: Date
+  /** Since when (ms since the epoch) evidence is kept: the start, or the last reset. @default unknown */
+  since?: number
+}
+
+/** Span of the recent rates the estimates use. */
+const RATE_SPAN_MS = 60_000
+
+/**
+ * Comparisons and mirrored requests per second over the last minute (or the window, if shorter),
+ * counting only the time the ring's buckets cover and, with `since`, only time since then.
+ */
+function recentRates (window: RollingWindow, query: GateQuery, now: number): { compared: number, mirrored: number } {
+  const span = Math.min(RATE_SPAN_MS, query.windowMs, window.maxWindowMs)
+  const counts = window.snapshot(span, query.route)
+  const buckets = Math.ceil(span / window.bucketMs)
+  let covered = (buckets - 1) * window.bucketMs + (now % window.bucketMs)
+  if (query.since !== undefined) covered = Math.min(covered, now - query.since)
+  const seconds = Math.max(1000, covered) / 1000
+  return { compared: (counts.match + counts.mismatch + counts.noise) / seconds, mirrored: counts.mirrored / seconds }
 }
 
 function latencyEvidence (latency: LatencyHistograms, query: GateQuery, target: Target, confidence: number): LatencyEvidence {
@@ -36,14 +55,17 @@ function latencyEvidence (latency: LatencyHistograms, query: GateQuery, target: 
  */
 export function collectGateInput (window: RollingWindow, latency: LatencyHistograms, query: GateQuery): GateInput {
   const confidence = query.confidence ?? defaultGateConfig.confidence
+  const now = query.now ?? new Date()
   return {
     window: query.window,
+    windowMs: query.windowMs,
     route: query.route ?? null,
     counts: window.snapshot(query.windowMs, query.route),
     latency: {
       primary: latencyEvidence(latency, query, 'primary', confidence),
       candidate: latencyEvidence(latency, query, 'candidate', confidence)
     },
-    now: query.now ?? new Date()
+    rates: recentRates(window, query, now.getTime()),
+    now
   }
 }

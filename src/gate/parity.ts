@@ -4,6 +4,7 @@ import { RollingWindow, type Counter } from '../stats/window.ts'
 import { evaluateGate, parseWindow } from './gate.ts'
 import { collectGateInput } from './input.ts'
 import { type GateConfig, type GateResult } from './types.ts'
+import { VersionTracker, type VersionChange } from './version.ts'
 
 /** The `gate` config section, as far as this module needs it. */
 export interface ParitySettings extends GateConfig {
@@ -32,11 +33,30 @@ export function checkGateSettings (gate: { window: string, maxWindow: string }):
   }
 }
 
-/** Where outcome counts and latencies go: the windows of this process, or the primary of a worker group. */
+/**
+ * Where outcome counts and latencies go: the windows of this process, or the primary of a worker
+ * group. `version` is the candidate version of the answer counted (from `candidate.versionHeader`),
+ * null or absent when unknown: counts of another version than the judged one are not evidence.
+ */
 export interface ParitySink {
-  count: (route: string, kind: Counter) => void
-  time: (route: string, target: Target, micros: number) => void
+  count: (route: string, kind: Counter, version?: string | null) => void
+  time: (route: string, target: Target, micros: number, version?: string | null) => void
+  /**
+   * A candidate answer of this version was captured (before its comparison): may start fresh
+   * windows. `stale` when it is an earlier build's answer (not evidence); void when not known here.
+   */
+  version?: (version: string | null) => VersionChange | undefined
 }
+
+/** A change of the judged candidate version, for logs, notifications and the comparison's reset. */
+export interface VersionEvent {
+  change: Extract<VersionChange, 'first' | 'changed'>
+  previous: string | null
+  version: string
+}
+
+/** Most route names remembered from before resets (a bound on memory; the routes themselves are bounded). */
+const MAX_EARLIER_ROUTES = 1000
 
 /** Outcome windows plus latency histograms, and the gate over them. */
 export class ParityStats implements ParitySink {
@@ -44,22 +64,75 @@ export class ParityStats implements ParitySink {
   readonly latency: LatencyHistograms
   #settings: ParitySettings
   #maxWindowMs: number
+  #now: () => number
+  /** start, or the last reset: evidence is no older */
+  #since: number
+  #versions: VersionTracker
+  #listeners: Array<(event: VersionEvent) => void>
+  /** route names seen before the last reset, still known to the API */
+  #earlier: Set<string>
 
   constructor (settings: ParitySettings, now: () => number = Date.now) {
     this.#settings = settings
+    this.#now = now
     this.#maxWindowMs = parseWindow(settings.maxWindow, 24 * 3_600_000)
     this.window = new RollingWindow({ maxWindowMs: this.#maxWindowMs, bucketMs: Math.min(10_000, this.#maxWindowMs), maxRoutes: settings.maxRoutes, now })
     this.latency = new LatencyHistograms({ maxWindowMs: this.#maxWindowMs, bucketMs: Math.min(30_000, this.#maxWindowMs), maxRoutes: settings.maxRoutes, now })
+    this.#since = now()
+    this.#versions = new VersionTracker()
+    this.#listeners = []
+    this.#earlier = new Set()
   }
 
   get settings (): ParitySettings { return this.#settings }
 
-  count (route: string, kind: Counter): void {
+  /** The candidate version the evidence belongs to; null until an answer carried one. */
+  get candidateVersion (): string | null { return this.#versions.current }
+
+  count (route: string, kind: Counter, version?: string | null): void {
+    if (this.#versions.isStale(version)) return
     this.window.record(route, kind)
   }
 
-  time (route: string, target: Target, micros: number): void {
+  /** `count` times `n` (the batches of a worker group). */
+  add (route: string, kind: Counter, n: number, version?: string | null): void {
+    if (this.#versions.isStale(version)) return
+    this.window.add(route, kind, n)
+  }
+
+  time (route: string, target: Target, micros: number, version?: string | null): void {
+    if (this.#versions.isStale(version)) return
     this.latency.record(route, target, micros)
+  }
+
+  /**
+   * A candidate answer of `version` was captured. A new build starts fresh windows (the listeners
+   * reset field counts and samples, log and notify); the first version seen is only recorded.
+   */
+  version (version: string | null): VersionChange {
+    const previous = this.#versions.current
+    const change = this.#versions.observe(version, this.#now())
+    if (change === 'changed') this.reset()
+    if (change === 'first' || change === 'changed') {
+      const event: VersionEvent = { change, previous, version: version as string }
+      for (const listener of this.#listeners) listener(event)
+    }
+    return change
+  }
+
+  /** Calls `listener` on the first candidate version seen and on every change of it. */
+  onVersion (listener: (event: VersionEvent) => void): void {
+    this.#listeners.push(listener)
+  }
+
+  /** Route names the API answers for: configured, or seen since start (resets included), sorted. */
+  knownRoutes (configured: readonly string[] = []): string[] {
+    return [...new Set([...configured, ...this.#earlier, ...this.window.routes(), ...this.latency.routes()])].sort()
+  }
+
+  /** Whether a route query names a configured route or one seen since start (null, every route, is known). */
+  isKnownRoute (route: string | null, configured: readonly string[] = []): boolean {
+    return route === null || configured.includes(route) || this.#earlier.has(route) || this.window.routes().includes(route) || this.latency.routes().includes(route)
   }
 
   /** Budgets and default window from a reloaded config (the kept history is unchanged). */
@@ -75,14 +148,17 @@ export class ParityStats implements ParitySink {
   /** The gate's answer over a window, for a route or for all. @throws TypeError on a bad window */
   gate (windowText?: string, route: string | null = null): GateResult {
     const window = windowText ?? this.#settings.window
-    const input = collectGateInput(this.window, this.latency, { window, windowMs: this.windowMs(window), route, confidence: this.#settings.confidence })
-    return evaluateGate(input, this.#settings)
+    const input = collectGateInput(this.window, this.latency, { window, windowMs: this.windowMs(window), route, confidence: this.#settings.confidence, since: this.#since })
+    return { ...evaluateGate(input, this.#settings), candidateVersion: this.#versions.current }
   }
 
-  /** Per-route counts, mismatch ratio and latency percentiles over a window. @throws TypeError on a bad window */
-  routes (windowText?: string): RouteReport[] {
+  /**
+   * Per-route counts, mismatch ratio and latency percentiles over a window; with `only`, that
+   * route's report alone (zeros for a route without traffic). @throws TypeError on a bad window
+   */
+  routes (windowText?: string, only: string | null = null): RouteReport[] {
     const ms = this.windowMs(windowText)
-    const names = new Set([...this.window.routes(), ...this.latency.routes()])
+    const names = only !== null ? [only] : new Set([...this.window.routes(), ...this.latency.routes()])
     return [...names].sort().map((route) => {
       const counts = this.window.snapshot(ms, route)
       const compared = counts.match + counts.mismatch + counts.noise
@@ -96,8 +172,14 @@ export class ParityStats implements ParitySink {
     })
   }
 
+  /** Fresh windows: the evidence so far is forgotten; route names stay known, and so does the judged version. */
   reset (): void {
+    for (const route of [...this.window.routes(), ...this.latency.routes()]) {
+      if (this.#earlier.size >= MAX_EARLIER_ROUTES) break
+      this.#earlier.add(route)
+    }
     this.window.reset()
     this.latency.reset()
+    this.#since = this.#now()
   }
 }

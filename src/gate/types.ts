@@ -30,9 +30,29 @@ export interface GateInput {
   latency: { primary: LatencyEvidence, candidate: LatencyEvidence }
   /** Time of the answer. @default new Date() */
   now?: Date
+  /** Window length in ms, to tell when the evidence needed is more than the window holds. @default unknown */
+  windowMs?: number
+  /**
+   * Recent rates per second (over the last minute at most), for the `etaSeconds` estimates:
+   * `compared` (match + mismatch + noise, also the latency samples) and `mirrored`.
+   * @default unknown: no estimates
+   */
+  rates?: { compared: number, mirrored: number }
 }
 
-export interface MismatchCheck {
+/** What an inconclusive (or failing) check waits for, in more samples of its own kind. */
+export interface Needed {
+  /**
+   * More samples at the current observed ratio after which the check passes: 0 once it passes,
+   * null when it never passes at the current ratio (the ratio is at or over the budget), or the
+   * latency check is short of nothing countable.
+   */
+  needed: number | null
+  /** Seconds until `needed` more at the recent rate; null without a rate or a `needed`. */
+  etaSeconds: number | null
+}
+
+export interface MismatchCheck extends Needed {
   verdict: Verdict
   /** mismatched / compared (0 when nothing was compared). */
   ratio: number
@@ -50,23 +70,36 @@ export interface MismatchCheck {
   skipped: number
   /** Mirrors wanted but not sent (overloaded, circuit open, body too large...): never a match. */
   dropped: number
+  /** More comparisons after which the check passes if every one of them matches (0 once it passes). */
+  neededIfClean: number | null
+  /** More comparisons at the current ratio after which the check fails (null when the ratio is within budget). */
+  neededToFail: number | null
   reason: string
 }
 
-export interface ErrorsCheck {
+export interface ErrorsCheck extends Needed {
   verdict: Verdict
   /** errors / mirrored (0 when nothing was mirrored). */
   ratio: number
   budget: number
   mirrored: number
+  /** transport + serverErrors: what the ratio counts. */
   errors: number
+  /** Candidate requests that got no complete answer: refused, reset, timed out, unparsable. */
+  transport: number
+  /** Candidate answers 5xx where the primary's was not (the pair is also a mismatch). */
+  serverErrors: number
+  /** More error-free mirrored requests after which the check passes (0 once it passes). */
+  neededIfClean: number | null
+  /** More mirrored requests at the current ratio after which the check fails (null when within budget). */
+  neededToFail: number | null
   upper: number
   lower: number
   confidence: number
   reason: string
 }
 
-export interface LatencyCheck {
+export interface LatencyCheck extends Needed {
   verdict: Verdict
   primaryP95Ms: number
   candidateP95Ms: number
@@ -93,5 +126,10 @@ export interface GateResult {
   window: string
   route: string | null
   checks: { mismatch: MismatchCheck, errors: ErrorsCheck, latency: LatencyCheck }
+  /**
+   * The candidate version the evidence belongs to (from `candidate.versionHeader`), null when
+   * unknown. Set by the stats that keep the windows, not by `evaluateGate`.
+   */
+  candidateVersion?: string | null
   generatedAt: string
 }

@@ -34,6 +34,7 @@ export class Metrics {
   readonly candidateErrors: Counter<'reason'>
   readonly configReloads: Counter<'result'>
   readonly comparisons: FastCounter
+  readonly candidateServerErrors: FastCounter
   #comparedRoutes: Set<string>
   #overheadChild: HistogramChild
 
@@ -91,6 +92,12 @@ export class Metrics {
       labelNames: ['route', 'outcome'],
       registers
     })
+    this.candidateServerErrors = new FastCounter({
+      name: 'paritygate_candidate_server_errors_total',
+      help: 'Candidate answers 5xx where the primary answered, and not 5xx: errors in the gate\'s errors check (also mismatches)',
+      labelNames: ['route'],
+      registers
+    })
 
     collectDefaultMetrics({ register: registry })
     this.#overheadChild = this.overhead.labels()
@@ -111,8 +118,14 @@ export class Metrics {
     if (!this.#comparedRoutes.has(route)) {
       this.#comparedRoutes.add(route)
       for (const o of OUTCOMES) this.comparisons.labels(route, o)
+      this.candidateServerErrors.labels(route)
     }
     this.comparisons.labels(route, outcome).inc()
+  }
+
+  /** Counts a candidate 5xx where the primary's answer was not 5xx (its series exists from the route's first comparison). */
+  recordServerError (route: string): void {
+    this.candidateServerErrors.labels(route).inc()
   }
 
   /** A gauge whose value is read at scrape time. */

@@ -7,10 +7,11 @@ export type Outcome = typeof OUTCOMES[number]
 /**
  * Everything the window counts: the comparison outcomes, plus
  * `dropped` (a mirror that was wanted but not sent: overloaded, circuit_open, body_too_large, ...),
- * `mirrored` (a request sent to the candidate) and `errors` (a candidate request that failed,
- * timed out or was cut off). The gate's error check is `errors / mirrored`.
+ * `mirrored` (a request sent to the candidate), `errors` (a candidate request that failed,
+ * timed out or was cut off) and `serverErrors` (a candidate answer 5xx where the primary's was
+ * not). The gate's error check is `(errors + serverErrors) / mirrored`.
  */
-export const COUNTERS = [...OUTCOMES, 'dropped', 'mirrored', 'errors'] as const
+export const COUNTERS = [...OUTCOMES, 'dropped', 'mirrored', 'errors', 'serverErrors'] as const
 export type Counter = typeof COUNTERS[number]
 
 /** Counts summed over a window, one field per {@link Counter}. */
@@ -38,7 +39,7 @@ const FIRST_ROUTE_ROW = 2
 
 /** A fresh all-zero {@link WindowCounts}. */
 export function emptyCounts (): WindowCounts {
-  return { match: 0, mismatch: 0, noise: 0, error: 0, skipped: 0, dropped: 0, mirrored: 0, errors: 0 }
+  return { match: 0, mismatch: 0, noise: 0, error: 0, skipped: 0, dropped: 0, mirrored: 0, errors: 0, serverErrors: 0 }
 }
 
 function positiveInteger (name: string, value: number): number {
@@ -58,8 +59,8 @@ function positiveInteger (name: string, value: number): number {
  * `windowMs` (when `windowMs` is a multiple of `bucketMs`) and may leave out up to one bucket of
  * the oldest events.
  *
- * Memory: one `Float64Array` of `(maxRoutes + 2) * 8` numbers per touched slot, allocated on
- * first use (about 6.5 KB with the defaults, at most 360 slots: about 2.3 MB).
+ * Memory: one `Float64Array` of `(maxRoutes + 2) * 9` numbers per touched slot, allocated on
+ * first use (about 7.3 KB with the defaults, at most 360 slots: about 2.6 MB).
  */
 export class RollingWindow {
   readonly bucketMs: number

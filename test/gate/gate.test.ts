@@ -179,8 +179,16 @@ test('parseWindow should reject bad or too long windows with a TypeError that sa
     throws(() => parseWindow(bad), { name: 'TypeError', message: /window must be a positive integer with a unit/ }, String(bad))
   }
   throws(() => parseWindow('0s'), { name: 'TypeError', message: /longer than 0/ })
-  throws(() => parseWindow('2h'), { name: 'TypeError', message: /exceeds the maximum of 3600000 ms/ })
   throws(() => parseWindow('10m', 60_000), TypeError)
+})
+
+test('parseWindow should say a window over the maximum in the unit it was given', () => {
+  throws(() => parseWindow('2h'), { name: 'TypeError', message: /^window 2h exceeds the maximum 1h \(gate\.maxWindow\)$/ })
+  throws(() => parseWindow('90m'), { message: /window 90m exceeds the maximum 60m/ })
+  throws(() => parseWindow('3601s'), { message: /window 3601s exceeds the maximum 3600s/ })
+  throws(() => parseWindow('3600001ms'), { message: /window 3600001ms exceeds the maximum 3600000ms/ })
+  throws(() => parseWindow('2m', 90_000), { message: /window 2m exceeds the maximum 1.5m/ })
+  strictEqual(parseWindow('60m'), 3_600_000)
 })
 
 test('verdictToGauge should map pass 1, inconclusive 0, fail -1', () => {

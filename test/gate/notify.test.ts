@@ -8,7 +8,7 @@ import { createRecordingUpstream } from '../helpers/upstream.ts'
 import { startProxy } from '../helpers/proxy.ts'
 
 function result (verdict: Verdict): GateResult {
-  const check = { verdict, ratio: 0.02, budget: 0.001, compared: 5000, mismatched: 100, upper: 0.03, lower: 0.01, confidence: 0.95, noise: 0, errored: 0, skipped: 0, dropped: 0, reason: 'r' }
+  const check = { verdict, ratio: 0.02, budget: 0.001, compared: 5000, mismatched: 100, upper: 0.03, lower: 0.01, confidence: 0.95, noise: 0, errored: 0, skipped: 0, dropped: 0, needed: null, neededIfClean: 1000, neededToFail: 0, etaSeconds: null, reason: 'r' }
   return {
     verdict,
     pass: verdict === 'pass',
@@ -16,8 +16,8 @@ function result (verdict: Verdict): GateResult {
     route: null,
     checks: {
       mismatch: check,
-      errors: { verdict: 'pass', ratio: 0, budget: 0.005, mirrored: 5000, errors: 0, upper: 0.001, lower: 0, confidence: 0.95, reason: 'r' },
-      latency: { verdict: 'pass', primaryP95Ms: 40, candidateP95Ms: 41, ratio: 1.02, budget: 1.1, diffMs: 1, slackMs: 5, primaryP95LowerMs: 39, primaryP95UpperMs: 41, candidateP95LowerMs: 40, candidateP95UpperMs: 42, primarySamples: 5000, candidateSamples: 5000, minSamples: 100, reason: 'r' }
+      errors: { verdict: 'pass', ratio: 0, budget: 0.005, mirrored: 5000, errors: 0, transport: 0, serverErrors: 0, upper: 0.001, lower: 0, confidence: 0.95, needed: 0, neededIfClean: 0, neededToFail: null, etaSeconds: null, reason: 'r' },
+      latency: { verdict: 'pass', primaryP95Ms: 40, candidateP95Ms: 41, ratio: 1.02, budget: 1.1, diffMs: 1, slackMs: 5, primaryP95LowerMs: 39, primaryP95UpperMs: 41, candidateP95LowerMs: 40, candidateP95UpperMs: 42, primarySamples: 5000, candidateSamples: 5000, minSamples: 100, needed: 0, etaSeconds: null, reason: 'r' }
     },
     generatedAt: new Date().toISOString()
   }

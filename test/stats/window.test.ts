@@ -16,7 +16,7 @@ test('RollingWindow should count every kind per route and overall', () => {
   window.add('list-orders', 'match', 5)
   window.add('list-orders', 'match', 0)
   deepStrictEqual(window.snapshot(60_000, 'get-order'), {
-    match: 1, mismatch: 2, noise: 1, error: 1, skipped: 1, dropped: 1, mirrored: 1, errors: 1
+    match: 1, mismatch: 2, noise: 1, error: 1, skipped: 1, dropped: 1, mirrored: 1, errors: 1, serverErrors: 1
   })
   strictEqual(window.snapshot(60_000).match, 6)
   strictEqual(window.snapshot(60_000, null).mismatch, 2)
