@@ -2,7 +2,7 @@
  * The shipped web AnalysisTemplate and Flagger webhook against a live gate: paritygate with real
  * mirrored traffic in its three states, each answer evaluated as Argo Rollouts and Flagger would.
  */
-import { ok, strictEqual } from 'node:assert/strict'
+import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, request } from 'undici'
@@ -104,4 +104,43 @@ test('web AnalysisTemplate: no traffic at all should be Inconclusive, never Succ
   const { phase, verdict } = await measure(proxy)
   strictEqual(verdict, 'inconclusive')
   strictEqual(phase, 'Inconclusive')
+})
+
+test('web AnalysisTemplate: a candidate answering 500 on 2 % of requests the primary answers should fail on the errors check, and Flagger get 403', async (t) => {
+  let n = 0
+  const primary = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"id":7}'))
+  const candidate = await createUpstream(t, (_req, res) => res.writeHead(++n % 50 === 0 ? 500 : 200, { 'content-type': 'application/json' }).end('{"id":7}'))
+  // mismatchBudget 0.05: the 2 % of 500s are mismatches too, within this budget: only the errors check can fail it
+  const proxy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate, breaker: { failures: 100_000 } }, mirror: { percent: 100 }, gate: { window: '5m', mismatchBudget: 0.05, latencySlackMs: 1000 } })
+  await drive(proxy, 2000)
+  const { phase, verdict } = await measure(proxy)
+  const gate = await (await request(`${proxy.admin}/api/v1/gate?window=5m`)).body.json() as Record<string, any>
+  strictEqual(gate.checks.errors.serverErrors, 40)
+  strictEqual(gate.checks.errors.verdict, 'fail')
+  strictEqual(gate.checks.mismatch.verdict, 'pass')
+  strictEqual(verdict, 'fail')
+  strictEqual(phase, 'Failed')
+  const hook = await flagger(proxy)
+  strictEqual(hook.status, 403)
+  ok(String(hook.body.reason).startsWith('errors: fail'), hook.body.reason)
+})
+
+test('reset AnalysisTemplate: with the token from its Secret it should reset the gate (Successful); a wrong token is an Error', async (t) => {
+  const proxy = await startProxy(t, { primary: { url: await createUpstream(t, (_req, res) => res.end('{}')) } }, { adminToken: 'tok-123' })
+  await (await request(proxy.url + '/x')).body.dump()
+  proxy.app.parity.count('r', 'match')
+  const template = documentOf('argo/analysis-template-reset.yaml', 'AnalysisTemplate')
+  const run = async (token: string): Promise<{ status: number, phase: Phase }> => {
+    const metric = resolveMetric(template, 'paritygate-reset', { 'paritygate-admin': new URL(proxy.admin).host, 'admin-token': token })
+    const web = metric.provider.web
+    const headers = Object.fromEntries(web.headers.map((h: { key: string, value: string }) => [h.key, h.value]))
+    const res = await request(web.url, { method: web.method, headers, body: web.body })
+    const body = await res.body.json()
+    // a non-2xx is a measurement Error in the web provider, whatever the body says
+    return { status: res.statusCode, phase: res.statusCode >= 300 ? 'Error' : assess(metric, jsonPath(web.jsonPath, body)) }
+  }
+  deepStrictEqual(await run('wrong'), { status: 401, phase: 'Error' })
+  strictEqual(proxy.app.parity.window.snapshot(60_000).match, 1, 'not reset without the token')
+  deepStrictEqual(await run('tok-123'), { status: 200, phase: 'Successful' })
+  strictEqual(proxy.app.parity.window.snapshot(60_000).match, 0)
 })

@@ -64,8 +64,10 @@ test('every metric the dashboard, rules and templates query should be exported b
   for (const group of rules.groups) for (const rule of group.rules) queries.push([`rule ${rule.record ?? rule.alert}`, rule.expr])
   const argo = documentOf('argo/analysis-template-prometheus.yaml', 'AnalysisTemplate')
   for (const metric of argo.spec.metrics) queries.push([`Argo metric ${metric.name}`, resolveMetric(argo, metric.name).provider.prometheus.query])
-  const flagger = documentOf('flagger/metric-template.yaml', 'MetricTemplate')
-  queries.push(['Flagger MetricTemplate', flagger.spec.query.replace(/\{\{ interval \}\}/g, '5m').replace(/\{\{ namespace \}\}/g, 'orders')])
+  for (const file of ['flagger/metric-template.yaml', 'flagger/metric-template-errors.yaml']) {
+    const flagger = documentOf(file, 'MetricTemplate')
+    queries.push([`Flagger MetricTemplate ${file}`, flagger.spec.query.replace(/\{\{ interval \}\}/g, '5m').replace(/\{\{ namespace \}\}/g, 'orders')])
+  }
 
   const unknown: string[] = []
   let seen = 0

@@ -101,6 +101,8 @@ test('the Prometheus AnalysisTemplate should classify an empty or NaN result as 
   match(mismatch.provider.prometheus.query, /and on\(\)\s+sum\(increase\(/)
   const errors = resolveMetric(template, 'candidate-error-ratio')
   match(errors.provider.prometheus.query, /paritygate_requests_total\{[^}]*target="candidate", status="error"\}/)
+  // a candidate 5xx where the primary was not 5xx is an error too, as in the gate's errors check
+  match(errors.provider.prometheus.query, /\+\s+\(\s+sum\(rate\(paritygate_candidate_server_errors_total\{job=~"\.\+", route=~"\.\+"\}\[5m\]\)\)\s+or vector\(0\)\s+\)/)
   for (const [metric, budget] of [[mismatch, 0.001], [errors, 0.005]] as const) {
     strictEqual(assess(metric, []), 'Inconclusive')
     strictEqual(assess(metric, [Number.NaN]), 'Inconclusive')
@@ -127,6 +129,40 @@ test('the Flagger Canary should confirm promotion with the gate, and its MetricT
   const ref = canary.spec.analysis.metrics.find((m: { templateRef?: { name: string } }) => m.templateRef?.name === template.metadata.name)
   ok(ref !== undefined, 'the Canary uses the MetricTemplate')
   strictEqual(ref.thresholdRange.max, 0.001)
+  const errors = documentOf('flagger/metric-template-errors.yaml', 'MetricTemplate')
+  match(errors.spec.query, /paritygate_requests_total\{namespace="\{\{ namespace \}\}", target="candidate", status="error"\}/)
+  match(errors.spec.query, /sum\(rate\(paritygate_candidate_server_errors_total\{namespace="\{\{ namespace \}\}"\}\[\{\{ interval \}\}\]\)\)\s+or vector\(0\)/)
+  match(errors.spec.query, /and on\(\)\s+sum\(increase\(paritygate_requests_total\{namespace="\{\{ namespace \}\}", target="candidate"\}\[\{\{ interval \}\}\]\)\) >= 1000/)
+  const errorsRef = canary.spec.analysis.metrics.find((m: { templateRef?: { name: string } }) => m.templateRef?.name === errors.metadata.name)
+  ok(errorsRef !== undefined, 'the Canary uses the error-ratio MetricTemplate')
+  strictEqual(errorsRef.thresholdRange.max, 0.005)
+})
+
+test('the reset AnalysisTemplate should POST /api/v1/reset with the admin token from a Secret, in the CRD\'s shape', () => {
+  const template = documentOf('argo/analysis-template-reset.yaml', 'AnalysisTemplate')
+  strictEqual(template.apiVersion, 'argoproj.io/v1alpha1')
+  // args: the token only through valueFrom.secretKeyRef (the CRD's web headers take key/value only)
+  const token = template.spec.args.find((a: { name: string }) => a.name === 'admin-token')
+  deepStrictEqual(Object.keys(token).sort(), ['name', 'valueFrom'])
+  deepStrictEqual(Object.keys(token.valueFrom), ['secretKeyRef'])
+  strictEqual(typeof token.valueFrom.secretKeyRef.name, 'string')
+  strictEqual(typeof token.valueFrom.secretKeyRef.key, 'string')
+  strictEqual(template.spec.metrics.length, 1)
+  const [metric] = template.spec.metrics
+  strictEqual(metric.count, 1)
+  strictEqual(metric.successCondition, 'result == true')
+  const web = metric.provider.web
+  deepStrictEqual(Object.keys(web).sort(), ['body', 'headers', 'jsonPath', 'method', 'timeoutSeconds', 'url'])
+  strictEqual(web.method, 'POST')
+  strictEqual(web.url, 'http://{{args.paritygate-admin}}/api/v1/reset')
+  strictEqual(typeof web.body, 'string')
+  strictEqual(web.jsonPath, '{$.reset}')
+  for (const h of web.headers) deepStrictEqual(Object.keys(h).sort(), ['key', 'value'])
+  deepStrictEqual(web.headers.map((h: { key: string }) => h.key), ['Authorization', 'Content-Type'])
+  strictEqual(web.headers[0].value, 'Bearer {{args.admin-token}}')
+  match(resolveMetric(template, metric.name, { 'admin-token': 's3cret' }).provider.web.headers[0].value, /^Bearer s3cret$/)
+  strictEqual(assess(metric, true), 'Successful')
+  strictEqual(assess(metric, false), 'Failed')
 })
 
 test('the Prometheus rules should record the four series and alert on budget burn and a failing gate', () => {
@@ -136,6 +172,7 @@ test('the Prometheus rules should record the four series and alert on budget bur
   for (const name of ['paritygate:mismatch_ratio:rate5m', 'paritygate:candidate_error_ratio:rate5m', 'paritygate:primary_p95_seconds:rate5m', 'paritygate:candidate_p95_seconds:rate5m']) {
     ok(name in recorded, name)
   }
+  match(recorded['paritygate:candidate_error_ratio:rate5m'], /sum\(rate\(paritygate_candidate_server_errors_total\[5m\]\)\)\s+or vector\(0\)/)
   match(recorded['paritygate:primary_p95_seconds:rate5m'], /histogram_quantile\(0\.95, sum by \(le\) \(rate\(paritygate_request_duration_seconds_bucket\{target="primary"\}\[5m\]\)\)\)/)
   match(recorded['paritygate:candidate_p95_seconds:rate5m'], /target="candidate"/)
   const alerts = Object.fromEntries(all.filter((r) => r.alert !== undefined).map((r) => [r.alert, r]))

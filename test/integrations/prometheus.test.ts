@@ -80,7 +80,9 @@ test('Prometheus should compute the mismatch ratio the gate reports, and zero tr
   ok(existsSync(PROMETHEUS), `${PROMETHEUS} is missing: run scripts/install-prometheus.sh (as root; it installs Debian's prometheus package, which CI does in .ci/run)`)
 
   // The candidate matches on /orders/:id except for resetting every 50th connection's answer
-  // (candidate errors), and answers a different result list on every 20th /search (5 % mismatches).
+  // (candidate errors), and answers a different result list on every 20th /search (5 % mismatches),
+  // every other one of them (every 40th) with status 500 where the primary answered 200: a
+  // candidate error too (2.5 % of /search), as the gate's errors check and the templates count it.
   const body = (q: string, last: number) => JSON.stringify({ q, results: [1, 2, last], total: 3 })
   const order = (id: string) => JSON.stringify({ id, price: 10, currency: 'EUR' })
   const primary = await createUpstream(t, (req, res) => {
@@ -92,7 +94,8 @@ test('Prometheus should compute the mismatch ratio the gate reports, and zero tr
   const candidate = await createUpstream(t, (req, res) => {
     const url = new URL(req.url ?? '/', 'http://x')
     if (url.pathname === '/search') {
-      res.writeHead(200, { 'content-type': 'application/json' }).end(body(url.searchParams.get('q') ?? '', ++searches % 20 === 0 ? 4 : 3))
+      const s = ++searches
+      res.writeHead(s % 40 === 0 ? 500 : 200, { 'content-type': 'application/json' }).end(body(url.searchParams.get('q') ?? '', s % 20 === 0 ? 4 : 3))
     } else if (++orders % 50 === 0) {
       req.socket.destroy()
     } else {
@@ -156,10 +159,14 @@ test('Prometheus should compute the mismatch ratio the gate reports, and zero tr
   await until('the last counts scraped', async () => await scalar(base, 'sum(paritygate_comparisons_total{job="paritygate"})') === total, 10_000)
   await sleep(2000)
 
-  const gate = await (await request(`${busy.admin}/api/v1/gate?window=5m`)).body.json() as { verdict: string, checks: { mismatch: { ratio: number, compared: number }, errors: { ratio: number, mirrored: number } } }
+  const gate = await (await request(`${busy.admin}/api/v1/gate?window=5m`)).body.json() as { verdict: string, checks: { mismatch: { ratio: number, compared: number }, errors: { ratio: number, mirrored: number, serverErrors: number, transport: number } } }
   const gateSearch = await (await request(`${busy.admin}/api/v1/gate?window=5m&route=search`)).body.json() as { checks: { mismatch: { ratio: number } } }
   ok(gate.checks.mismatch.compared > 2000, `compared ${gate.checks.mismatch.compared} after ${sent} requests`)
   ok(gate.checks.mismatch.ratio > 0.015 && gate.checks.mismatch.ratio < 0.035, `gate mismatch ratio ${gate.checks.mismatch.ratio}`)
+  // 1 % resets (half of the traffic, every 50th) and 1.25 % 500s (half, every 40th)
+  ok(gate.checks.errors.serverErrors > 0 && gate.checks.errors.transport > 0, JSON.stringify(gate.checks.errors))
+  ok(gate.checks.errors.ratio > 0.017 && gate.checks.errors.ratio < 0.03, `gate error ratio ${gate.checks.errors.ratio}`)
+  strictEqual(await scalar(base, 'sum(paritygate_candidate_server_errors_total{job="paritygate"})'), gate.checks.errors.serverErrors, 'the counter Prometheus sees is the gate\'s count')
 
   // (a) the recording rule
   const recorded = await scalar(base, 'paritygate:mismatch_ratio:rate5m')
@@ -180,7 +187,7 @@ test('Prometheus should compute the mismatch ratio the gate reports, and zero tr
   ok(agrees(recordedErrors, errorRatio), `candidate errors: rule ${recordedErrors} vs template ${errorRatio}`)
   strictEqual(gate.verdict, 'fail')
   strictEqual(assess(mismatchMetric, fromTemplate.result), 'Failed', 'a 2.5 % mismatch ratio is over the 0.1 % budget')
-  strictEqual(assess(errorMetric, [errorRatio]), 'Failed', 'a 1 % error ratio is over the 0.5 % budget')
+  strictEqual(assess(errorMetric, [errorRatio]), 'Failed', 'a 2.25 % error ratio is over the 0.5 % budget')
 
   // The rules evaluate without error, and the budget alerts are pending (their `for` has not run out).
   const rules = await (await request(`${base}/api/v1/rules`)).body.json() as { data: { groups: Array<{ rules: Array<{ name: string, health: string, lastError?: string, state?: string }> }> } }
