@@ -15,7 +15,7 @@ import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { MirrorController } from './mirror/mirror.ts'
 import { type MirrorObserver } from './mirror/types.ts'
-import { createProxyServer, type ProxyState } from './proxy/proxy.ts'
+import { connectionCap, createProxyServer, type ProxyState } from './proxy/proxy.ts'
 import { RouteNamer } from './proxy/routes.ts'
 import { createPrimaryPool } from './proxy/upstream.ts'
 import { DeadlineList } from './deadlines.ts'
@@ -112,6 +112,11 @@ function createOutcomeHook (metrics: Metrics, parity: ParitySink, log: Logger, v
   }
 }
 
+/** How many slow exchanges may hold primary connections: proxy.slowClientShare of primary.connections, at least one. */
+function slowClientCap (config: FrozenConfig): number {
+  return Math.max(1, Math.floor(config.primary.connections * config.proxy.slowClientShare))
+}
+
 function proxyStateFor (config: FrozenConfig, pool: Pool, mirror: MirrorController | null, metrics: Metrics, log: Logger): ProxyState {
   return {
     pool,
@@ -129,6 +134,12 @@ function proxyStateFor (config: FrozenConfig, pool: Pool, mirror: MirrorControll
     via: config.proxy.via,
     headersDeadlines: config.primary.timeoutMs > 0 ? new DeadlineList(config.primary.timeoutMs) : null,
     bodyDeadlines: config.primary.bodyTimeoutMs > 0 ? new DeadlineList(config.primary.bodyTimeoutMs) : null,
+    clientChecks: new DeadlineList(config.proxy.slowClientAfterMs),
+    clientTimeoutMs: config.proxy.clientTimeoutMs,
+    uploadMinBytes: Math.max(1, Math.floor(config.proxy.clientMinBytesPerSecond * config.proxy.slowClientAfterMs / 1000)),
+    slowClients: 0,
+    slowClientCap: slowClientCap(config),
+    maxHeaderCount: config.proxy.maxHeaderCount,
     draining: false,
     inflight: 0,
     onIdle: null
@@ -221,7 +232,11 @@ export class App {
     this.metrics.gaugeFrom('paritygate_samples_evicted', 'Mismatch samples dropped to stay within the caps, since start', () => this.engine?.samples.evicted ?? 0)
     const mirror = config.candidate.url !== null ? new MirrorController(config, this.observer) : null
     this.proxyState = proxyStateFor(config, createPrimaryPool(config.primary, config.proxy.maxHeaderBytes), mirror, this.metrics, log)
-    this.proxy = createProxyServer(this.proxyState, config.proxy.maxHeaderBytes, config.proxy.keepAliveTimeoutMs)
+    this.proxy = createProxyServer(this.proxyState, {
+      ...config.proxy,
+      // Descriptors kept back from the data port: upstream connections, the admin port, files and workers.
+      maxConnections: connectionCap(config.proxy.maxConnections, 256 + config.primary.connections + 2 * config.candidate.connections)
+    })
     this.admin = buildAdmin(localBackend({
       metrics: this.metrics,
       isReady: () => this.#ready,
@@ -296,6 +311,7 @@ export class App {
     state.forwarding = fresh.forwarding
     state.requestIdHeader = fresh.requestIdHeader
     state.via = fresh.via
+    state.slowClientCap = fresh.slowClientCap
     // Exchanges in flight keep the deadline list they joined; new ones get the new lengths.
     if (next.primary.timeoutMs !== prev.primary.timeoutMs) state.headersDeadlines = fresh.headersDeadlines
     if (next.primary.bodyTimeoutMs !== prev.primary.bodyTimeoutMs) state.bodyDeadlines = fresh.bodyDeadlines

@@ -69,7 +69,14 @@ export const defaultConfig = {
     via: false,
     xForwarded: true,
     maxHeaderBytes: 65_536,
-    keepAliveTimeoutMs: 65_000
+    maxHeaderCount: 200,
+    keepAliveTimeoutMs: 65_000,
+    headersTimeoutMs: 10_000,
+    maxConnections: null,
+    clientTimeoutMs: 30_000,
+    clientMinBytesPerSecond: 1024,
+    slowClientAfterMs: 2_000,
+    slowClientShare: 0.5
   },
   routes: [],
   maxRoutes: 200,
@@ -256,7 +263,14 @@ export const schema = {
         via: { type: 'boolean', default: defaultConfig.proxy.via },
         xForwarded: { type: 'boolean', default: defaultConfig.proxy.xForwarded },
         maxHeaderBytes: { type: 'integer', minimum: 8192, maximum: 1_048_576, default: defaultConfig.proxy.maxHeaderBytes },
-        keepAliveTimeoutMs: ms(defaultConfig.proxy.keepAliveTimeoutMs)
+        maxHeaderCount: { type: 'integer', minimum: 16, maximum: 10_000, default: defaultConfig.proxy.maxHeaderCount },
+        keepAliveTimeoutMs: ms(defaultConfig.proxy.keepAliveTimeoutMs),
+        headersTimeoutMs: ms(defaultConfig.proxy.headersTimeoutMs, 100, 600_000),
+        maxConnections: { type: ['integer', 'null'], minimum: 1, maximum: 1_000_000, default: defaultConfig.proxy.maxConnections },
+        clientTimeoutMs: ms(defaultConfig.proxy.clientTimeoutMs, 100),
+        clientMinBytesPerSecond: { type: 'integer', minimum: 0, maximum: 1024 * 1024 * 1024, default: defaultConfig.proxy.clientMinBytesPerSecond },
+        slowClientAfterMs: ms(defaultConfig.proxy.slowClientAfterMs, 50, 600_000),
+        slowClientShare: { type: 'number', exclusiveMinimum: 0, maximum: 1, default: defaultConfig.proxy.slowClientShare }
       }
     },
     routes: {

@@ -135,7 +135,21 @@ export interface ProxyConfig {
   via: boolean
   xForwarded: boolean
   maxHeaderBytes: number
+  /** request header fields a client may send; more get 431 */
+  maxHeaderCount: number
   keepAliveTimeoutMs: number
+  /** the whole request head must arrive within this (slowloris); 408 */
+  headersTimeoutMs: number
+  /** open client connections at most; null: from the process's file-descriptor limit */
+  maxConnections: number | null
+  /** longest a client may keep an exchange waiting on its upload or its reading */
+  clientTimeoutMs: number
+  /** an upload slower than this (bytes/s) counts as waiting on the client */
+  clientMinBytesPerSecond: number
+  /** a wait on the client longer than this makes the exchange slow */
+  slowClientAfterMs: number
+  /** share of primary.connections that slow exchanges may hold */
+  slowClientShare: number
 }
 
 export interface Config {

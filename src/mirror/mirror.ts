@@ -178,6 +178,11 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.remote = null
   }
 
+  /** The client's request will never reach the candidate whole (the client left, or the primary answered before its end): called off, not charged. */
+  clientGone (): void {
+    this.cancel(CLIENT_GONE)
+  }
+
   /**
    * Cuts the candidate exchange short for `reason`. Not yet on a connection (connecting, queued,
    * or not dispatched yet), the job ends at once: undici's onConnect aborts it later, and

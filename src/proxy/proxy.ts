@@ -1,17 +1,19 @@
 /* The live path: one node:http listener that streams every request to the primary and its answer back. */
 import { randomUUID } from 'node:crypto'
+import { readFileSync } from 'node:fs'
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { type Socket } from 'node:net'
 import { type Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import { errors, type Dispatcher } from 'undici'
 import { type DeadlineList, WithDeadline } from '../deadlines.ts'
 import {
-  PARITYGATE_ERR_BAD_FRAMING, PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_METHOD_UNSUPPORTED, PARITYGATE_ERR_PRIMARY_TIMEOUT,
-  PARITYGATE_ERR_PRIMARY_UNAVAILABLE, PARITYGATE_ERR_UPGRADE_UNSUPPORTED
+  PARITYGATE_ERR_BAD_FRAMING, PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_CLIENT_TIMEOUT, PARITYGATE_ERR_METHOD_UNSUPPORTED,
+  PARITYGATE_ERR_PRIMARY_TIMEOUT, PARITYGATE_ERR_PRIMARY_UNAVAILABLE, PARITYGATE_ERR_TOO_MANY_HEADERS, PARITYGATE_ERR_UPGRADE_UNSUPPORTED
 } from '../errors.ts'
 import { type Logger } from '../logger.ts'
 import { type MirrorController, type MirrorJob } from '../mirror/mirror.ts'
-import { type Metrics } from '../stats/registry.ts'
+import { type ClientRejection, type Metrics } from '../stats/registry.ts'
 import { forwardRequestHeaders, forwardResponseHeaders, type ForwardingOptions } from './headers.ts'
 import { type RouteNamer } from './routes.ts'
 import { type Readable } from 'node:stream'
@@ -24,6 +26,16 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 const NO_HEADERS: string[] = []
+/** After an answer that did not wait for the whole request body: how long the rest is read and dropped before the connection closes. */
+const LINGER_MS = 2000
+/** The exchanges whose answers wait behind another on a pipelined connection (they have no socket of their own yet). */
+const kQueued = Symbol('paritygate.proxy.queued')
+const kLingering = Symbol('paritygate.proxy.lingering')
+/** What the client-side watch is waiting for: the client's upload, or the client reading a paused answer. */
+const UPLOAD = 1
+const DOWNLOAD = 2
+
+type TrackedSocket = Socket & { [kQueued]?: Set<PrimaryExchange>, [kLingering]?: boolean }
 
 /** Everything the live path needs, built once at boot. */
 export interface ProxyState {
@@ -40,6 +52,18 @@ export interface ProxyState {
   headersDeadlines: DeadlineList | null
   /** primary.bodyTimeoutMs of silence between body chunks while the client keeps up, or null */
   bodyDeadlines: DeadlineList | null
+  /** the client-side watch: uploads and answers paused for the client, looked at every proxy.slowClientAfterMs */
+  clientChecks: DeadlineList
+  /** proxy.clientTimeoutMs: the longest one wait on a client may last */
+  clientTimeoutMs: number
+  /** bytes an upload must bring per check to count as keeping up (proxy.clientMinBytesPerSecond) */
+  uploadMinBytes: number
+  /** exchanges waiting on their client for longer than proxy.slowClientAfterMs now */
+  slowClients: number
+  /** how many slow exchanges may hold primary connections (proxy.slowClientShare of primary.connections) */
+  slowClientCap: number
+  /** proxy.maxHeaderCount */
+  maxHeaderCount: number
   /** true from SIGTERM on: answers carry `Connection: close` */
   draining: boolean
   inflight: number
@@ -65,10 +89,67 @@ function httpReason (status: number): string {
   switch (status) {
     case 400: return 'Bad Request'
     case 405: return 'Method Not Allowed'
+    case 408: return 'Request Timeout'
+    case 431: return 'Request Header Fields Too Large'
     case 501: return 'Not Implemented'
     case 502: return 'Bad Gateway'
     case 503: return 'Service Unavailable'
-    default: return 'Gateway Timeout'
+    case 504: return 'Gateway Timeout'
+    default: return 'Error'
+  }
+}
+
+/**
+ * Closes a connection after an answer that did not wait for the whole request body (RFC 9112 §9.6):
+ * our side ends first, and what the client still sends is read and dropped for LINGER_MS, so that
+ * its kernel does not answer our answer with a reset before the client has read it.
+ */
+function lingeringClose (this: TrackedSocket): void {
+  if (this[kLingering] === true) return
+  this[kLingering] = true
+  this.end()
+  const timer = setTimeout(destroySocket, LINGER_MS, this)
+  timer.unref()
+  this.once('close', () => clearTimeout(timer))
+}
+
+function destroySocket (socket: Socket): void {
+  socket.destroy()
+}
+
+/** A client socket closed: its pipelined exchanges that never got the socket end with it. */
+function onQueuedSocketClose (this: TrackedSocket): void {
+  const queued = this[kQueued]
+  if (queued === undefined) return
+  for (const exchange of [...queued]) exchange.onClientClose()
+  queued.clear()
+}
+
+/**
+ * The watch over one exchange's client, in ProxyState.clientChecks (an exchange's own deadline
+ * links serve the primary's deadlines). Allocated only for uploads and paused answers.
+ */
+class ClientWait extends WithDeadline {
+  exchange: PrimaryExchange
+  phase: number
+  /** when the current wait on the client began */
+  since: number
+  /** the socket's bytesRead at the last look (uploads) */
+  mark: number
+  /** counted in ProxyState.slowClients */
+  slow: boolean
+
+  constructor (exchange: PrimaryExchange) {
+    super()
+    this.exchange = exchange
+    this.phase = 0
+    this.since = 0
+    this.mark = 0
+    this.slow = false
+  }
+
+  expire (): void {
+    this.exchange.checkClient()
   }
 }
 
@@ -97,6 +178,9 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
   retried: boolean
   done: boolean
   flushScheduled: boolean
+  /** onClientClose ran */
+  closed: boolean
+  wait: ClientWait | null
 
   constructor (state: ProxyState, req: IncomingMessage, res: ServerResponse, requestId: string, headers: string[], body: Readable | null, route: string | null, job: MirrorJob | null, startedAt: number) {
     super()
@@ -119,6 +203,8 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
     this.retried = false
     this.done = false
     this.flushScheduled = false
+    this.closed = false
+    this.wait = null
     res.once('close', this.onClientClose)
   }
 
@@ -131,6 +217,80 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
       headers: this.headers,
       body: this.body
     }, this)
+    if (this.body !== null && !this.req.complete && this.wait === null) this.watchClient(UPLOAD)
+  }
+
+  /** Starts (or restarts) a wait on the client: its upload, or its reading of a paused answer. */
+  watchClient (phase: number): void {
+    const wait = this.wait ??= new ClientWait(this)
+    const now = performance.now()
+    wait.phase = phase
+    wait.since = now
+    wait.mark = this.req.socket?.bytesRead ?? 0
+    this.state.clientChecks.add(wait, now)
+  }
+
+  /** The wait on the client is over (progress, or the exchange ended). */
+  stopWaiting (): void {
+    const wait = this.wait
+    if (wait === null) return
+    wait.deadlineList?.remove(wait)
+    if (wait.slow) {
+      wait.slow = false
+      this.state.slowClients--
+    }
+  }
+
+  /**
+   * Every proxy.slowClientAfterMs while the exchange waits on its client: an upload that keeps up
+   * (or that the primary itself holds back) starts a new wait; a wait past proxy.clientTimeoutMs
+   * ends the exchange; a wait past slowClientAfterMs makes it slow, and slow exchanges may hold
+   * only proxy.slowClientShare of the primary's connections.
+   */
+  checkClient (): void {
+    const wait = this.wait as ClientWait
+    const state = this.state
+    const now = performance.now()
+    if (this.done) { this.stopWaiting(); return }
+    if (wait.phase === UPLOAD) {
+      const req = this.req
+      if (req.complete) { this.stopWaiting(); return }
+      const read = req.socket?.bytesRead ?? wait.mark
+      const keptUp = read - wait.mark >= state.uploadMinBytes
+      wait.mark = read
+      // Not flowing: the primary (or the pool, still connecting) is not reading yet; that is not the client's doing.
+      if (keptUp || req.readableFlowing !== true) {
+        if (wait.slow) { wait.slow = false; state.slowClients-- }
+        wait.since = now
+        state.clientChecks.add(wait, now)
+        return
+      }
+    }
+    if (now - wait.since >= state.clientTimeoutMs) { this.cutClient('client_timeout'); return }
+    if (!wait.slow) {
+      wait.slow = true
+      if (++state.slowClients > state.slowClientCap) { this.cutClient('slow_share'); return }
+    }
+    state.clientChecks.add(wait, now)
+  }
+
+  /** Ends an exchange whose client is too slow: 408 if nothing was answered yet, else the connection is cut. */
+  cutClient (reason: ClientRejection): void {
+    const state = this.state
+    this.stopWaiting()
+    state.metrics.clientRejections.labels(reason).inc()
+    this.done = true
+    this.deadlineList?.remove(this)
+    this.abort?.()
+    const res = this.res
+    if (!res.headersSent && !res.destroyed) sendError(res, PARITYGATE_ERR_CLIENT_TIMEOUT, this.requestId, true)
+    else res.destroy()
+    this.job?.clientGone()
+    this.job?.primaryEnd(performance.now() - this.dispatchedAt, 'client_aborted')
+    state.metrics.recordExchange('primary', this.routeName(), this.req.method as string, 0, (performance.now() - this.dispatchedAt) / 1000)
+    if (state.log.isLevelEnabled('info')) {
+      state.log.info({ requestId: this.requestId, route: this.routeName(), reason, phase: this.wait?.phase === UPLOAD ? 'upload' : 'download' }, 'client too slow: exchange ended')
+    }
   }
 
   onConnect (abort: (err?: Error) => void): void {
@@ -205,19 +365,25 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
     const more = this.res.write(chunk)
     if (this.job !== null) this.job.primaryData(chunk)
     if (more) return true
-    // Paused for the client: its slowness is not the primary's silence.
+    // Paused for the client: its slowness is not the primary's silence, and has a watch of its own.
     this.deadlineList?.remove(this)
     this.res.once('drain', this.onDrain)
+    this.watchClient(DOWNLOAD)
     return false
   }
 
   onDrain = (): void => {
-    if (!this.done) this.waitForBody()
+    if (this.done) return
+    this.stopWaiting()
+    if (this.body !== null && !this.req.complete) this.watchClient(UPLOAD)
+    this.waitForBody()
     this.resume?.()
   }
 
   onComplete (): void {
     this.deadlineList?.remove(this)
+    this.stopWaiting()
+    if (this.body !== null && !this.req.readableEnded) this.answeredBeforeBody()
     if (this.chunks !== null) {
       if (!this.writeHead(this.responseHeaders as string[])) return
       this.res.end(this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks))
@@ -267,6 +433,24 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
     this.fail(TIMEOUTS.has(code) ? PARITYGATE_ERR_PRIMARY_TIMEOUT : PARITYGATE_ERR_PRIMARY_UNAVAILABLE, code || err.name, err)
   }
 
+  /**
+   * The primary answered before it read the whole request body, and undici stops sending it. The
+   * rest is dropped as it comes; if the client is still sending, the answer says `Connection: close`
+   * and the connection closes after it (lingering), as a direct call to such a primary would. The
+   * mirror's copy of the body will never be whole: its exchange is called off, not charged.
+   */
+  answeredBeforeBody (): void {
+    const req = this.req
+    req.removeAllListeners('data')
+    req.resume()
+    if (req.complete) return
+    this.job?.clientGone()
+    const socket = req.socket as TrackedSocket
+    this.res.shouldKeepAlive = false
+    socket.destroySoon = lingeringClose // Node calls it after a `Connection: close` answer
+    if (this.res.headersSent) this.res.once('finish', () => lingeringClose.call(socket))
+  }
+
   /** Answers the client with a gateway error, counts it, and logs one line. */
   fail (Err: ErrorCtor, reason: string, err?: Error): void {
     this.done = true
@@ -291,14 +475,20 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
   }
 
   onClientClose = (): void => {
-    const state = this.state
+    if (this.closed) return
+    this.closed = true
+    const state = this.state;
+    (this.req.socket as TrackedSocket | null)?.[kQueued]?.delete(this)
+    this.stopWaiting()
     if (--state.inflight === 0 && state.onIdle !== null) state.onIdle()
     if (!this.done) {
-      // The client went away mid-request or mid-response: stop the upstream exchange too.
+      // The client went away mid-request or mid-response: stop the upstream exchange too, and count it.
       this.done = true
       this.deadlineList?.remove(this)
       this.abort?.()
-      this.job?.primaryEnd(performance.now() - this.dispatchedAt, 'client_aborted')
+      const elapsed = performance.now() - this.dispatchedAt
+      this.job?.primaryEnd(elapsed, 'client_aborted')
+      state.metrics.recordExchange('primary', this.routeName(), this.req.method as string, this.status, elapsed / 1000)
     }
     // Over: drop references (see MirrorJob.dispose; undici may keep this handler a while longer).
     this.job = null
@@ -311,19 +501,29 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
 function onRequest (this: Server & { state: ProxyState }, req: IncomingMessage, res: ServerResponse): void {
   const startedAt = performance.now()
   const state = this.state
-  state.inflight++
   const url = req.url as string
   const te = req.headers['transfer-encoding']
   if (url.charCodeAt(0) !== 47 /* / */ || (te !== undefined && te.toLowerCase() !== 'chunked')) {
     // Absolute-form (`http://169.254.169.254/`) or `*`: never contact a host the client names.
     // A Transfer-Encoding other than plain `chunked` (`xchunked`, `chunked, identity`): Node reports it
     // only once it reads the body, after this handler ran; refuse it here so nothing is forwarded.
-    res.once('close', () => { if (--state.inflight === 0 && state.onIdle !== null) state.onIdle() })
     sendError(res, te !== undefined && url.charCodeAt(0) === 47 ? PARITYGATE_ERR_BAD_FRAMING : PARITYGATE_ERR_BAD_REQUEST_TARGET, null, true)
     return
   }
+  if (req.rawHeaders.length > 2 * state.maxHeaderCount) {
+    // Node keeps maxHeaderCount + 1 fields and drops the rest without a word: refuse rather than forward a cut request.
+    state.metrics.clientRejections.labels('too_many_headers').inc()
+    sendError(res, PARITYGATE_ERR_TOO_MANY_HEADERS, null, true)
+    return
+  }
+  state.inflight++
   if (state.draining) res.shouldKeepAlive = false
   const fwd = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress, state.forwarding)
+  if (req.headers.host === undefined && state.forwarding.host === null) {
+    // HTTP/1.0 without Host: the authority the client reached (this listener), never the primary's own address.
+    const local = req.socket.localAddress ?? '127.0.0.1'
+    fwd.headers.push('host', `${local.includes(':') ? `[${local}]` : local}:${req.socket.localPort ?? 80}`)
+  }
   let requestId = fwd.requestId
   if (requestId === null) {
     requestId = randomUUID()
@@ -344,8 +544,23 @@ function onRequest (this: Server & { state: ProxyState }, req: IncomingMessage, 
     }
   }
   // The primary first, then the mirror, in the same tick: the candidate never delays the live request.
-  new PrimaryExchange(state, req, res, requestId, fwd.headers, body, route, job, startedAt).dispatch()
+  const exchange = new PrimaryExchange(state, req, res, requestId, fwd.headers, body, route, job, startedAt)
+  if (res.socket === null) trackQueued(req.socket as TrackedSocket, exchange)
+  exchange.dispatch()
   if (job !== null) job.dispatch()
+}
+
+/**
+ * A pipelined request whose answer waits behind another's has no socket yet, and Node never tells
+ * its response that the client left: the socket's close ends it (one listener per connection).
+ */
+function trackQueued (socket: TrackedSocket, exchange: PrimaryExchange): void {
+  let queued = socket[kQueued]
+  if (queued === undefined) {
+    queued = socket[kQueued] = new Set()
+    socket.once('close', onQueuedSocketClose)
+  }
+  queued.add(exchange)
 }
 
 function rejectSocket (socket: Duplex, Err: ErrorCtor): void {
@@ -355,15 +570,80 @@ function rejectSocket (socket: Duplex, Err: ErrorCtor): void {
   socket.end(`HTTP/1.1 ${err.statusCode} ${httpReason(err.statusCode)}\r\nconnection: close\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\n\r\n${body}`)
 }
 
+/** What the data port's listener is created with (proxy.* in the config; maxConnections already resolved). */
+export interface ListenerSettings {
+  maxHeaderBytes: number
+  maxHeaderCount: number
+  keepAliveTimeoutMs: number
+  headersTimeoutMs: number
+  maxConnections: number
+}
+
+const CLIENT_ERRORS: Record<string, [number, ClientRejection]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'headers_timeout'],
+  HPE_HEADER_OVERFLOW: [431, 'header_overflow']
+}
+
+/**
+ * A client's connection failed before a request reached onRequest: a head too slow (408), too
+ * large (431), or malformed (400). Answers as Node would, and counts it.
+ */
+function onClientError (this: Server & { state: ProxyState }, err: Error & { code?: string }, socket: Duplex): void {
+  if (err.code === 'ECONNRESET' || err.code === 'EPIPE') { socket.destroy(); return }
+  const [status, reason] = CLIENT_ERRORS[err.code ?? ''] ?? [400, 'bad_request']
+  this.state.metrics.clientRejections.labels(reason).inc()
+  // As Node does: answer only when no response of this connection has started (a pipelined one may be mid-way).
+  const inFlight = (socket as Socket & { _httpMessage?: ServerResponse | null })._httpMessage
+  if (socket.writable && (inFlight == null || !inFlight.headersSent)) {
+    socket.end(`HTTP/1.1 ${status} ${httpReason(status)}\r\nconnection: close\r\ncontent-length: 0\r\n\r\n`)
+  }
+  socket.destroy()
+}
+
+/**
+ * The data port's connection cap: proxy.maxConnections, or, when unset, what the process's
+ * file-descriptor limit leaves once upstream connections, the admin port and files have theirs,
+ * so that a flood of idle connections can never take the descriptors /healthz needs.
+ */
+export function connectionCap (configured: number | null, reserve: number, fdLimit: number | null = softFdLimit()): number {
+  if (configured !== null) return configured
+  if (fdLimit === null) return 16_384
+  return Math.max(16, Math.min(65_536, fdLimit - reserve))
+}
+
+/** The soft limit of open files (/proc/self/limits), or null where it cannot be read or is unlimited. */
+export function softFdLimit (): number | null {
+  try {
+    const line = readFileSync('/proc/self/limits', 'latin1').split('\n').find((l) => l.startsWith('Max open files'))
+    const soft = line === undefined ? NaN : Number(line.slice(25).trim().split(/\s+/)[0])
+    return Number.isFinite(soft) ? soft : null
+  } catch {
+    return null
+  }
+}
+
 /**
  * Creates the proxy listener (not yet listening). A plain node:http server rather than fastify: the
  * live path needs no router, no body parsing and no reply wrapper, and each of those costs throughput.
  * Node's parser already answers 400 to smuggling-shaped requests (CL with TE, duplicate CL, obs-fold,
  * bad chunked framing, bare LF) before they reach this code.
  */
-export function createProxyServer (state: ProxyState, maxHeaderBytes: number, keepAliveTimeoutMs: number): Server {
-  const server = createServer({ maxHeaderSize: maxHeaderBytes, noDelay: true, keepAliveTimeout: keepAliveTimeoutMs, requestTimeout: 0 }) as Server & { state: ProxyState }
+export function createProxyServer (state: ProxyState, settings: ListenerSettings): Server {
+  const server = createServer({
+    maxHeaderSize: settings.maxHeaderBytes,
+    noDelay: true,
+    keepAliveTimeout: settings.keepAliveTimeoutMs,
+    // The whole request is never timed (uploads stream for as long as they keep up: see ClientWait);
+    // its head is, and Node checks that on an interval, not with a timer per connection.
+    requestTimeout: 0,
+    headersTimeout: settings.headersTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(settings.headersTimeoutMs / 4)))
+  }) as Server & { state: ProxyState }
   server.state = state
+  server.maxHeadersCount = settings.maxHeaderCount + 1
+  server.maxConnections = settings.maxConnections
+  server.on('drop', () => { state.metrics.clientRejections.labels('max_connections').inc() })
+  server.on('clientError', onClientError)
   server.on('request', onRequest)
   server.on('upgrade', (_req: IncomingMessage, socket: Duplex) => rejectSocket(socket, PARITYGATE_ERR_UPGRADE_UNSUPPORTED))
   server.on('connect', (_req: IncomingMessage, socket: Duplex) => rejectSocket(socket, PARITYGATE_ERR_METHOD_UNSUPPORTED))

@@ -16,6 +16,9 @@ export function statusClass (status: number): string {
 }
 const STATUS_CLASSES = ['error', '1xx', '2xx', '3xx', '4xx', '5xx']
 const OUTCOMES = ['match', 'mismatch', 'noise', 'error', 'skipped']
+/** Reasons of paritygate_client_rejections_total; every series exists from the start at 0. */
+export const CLIENT_REJECTIONS = ['max_connections', 'headers_timeout', 'header_overflow', 'too_many_headers', 'bad_request', 'client_timeout', 'slow_share'] as const
+export type ClientRejection = typeof CLIENT_REJECTIONS[number]
 
 /** The metrics of one process; recording costs one Map lookup of a bound child, not a label hash. */
 export class Metrics {
@@ -33,6 +36,8 @@ export class Metrics {
   mirrorInflightNow = 0
   readonly candidateErrors: Counter<'reason'>
   readonly configReloads: Counter<'result'>
+  /** clients the data port refused or cut off, by reason (see CLIENT_REJECTIONS) */
+  readonly clientRejections: Counter<'reason'>
   readonly comparisons: FastCounter
   readonly candidateServerErrors: FastCounter
   #comparedRoutes: Set<string>
@@ -86,6 +91,13 @@ export class Metrics {
       registers
     })
     this.configReloads = new Counter({ name: 'paritygate_config_reloads_total', help: 'SIGHUP reloads by result', labelNames: ['result'], registers })
+    this.clientRejections = new Counter({
+      name: 'paritygate_client_rejections_total',
+      help: 'Clients the data port refused or cut off: max_connections, headers_timeout, header_overflow, too_many_headers, bad_request, client_timeout, slow_share',
+      labelNames: ['reason'],
+      registers
+    })
+    for (const reason of CLIENT_REJECTIONS) this.clientRejections.labels(reason)
     this.comparisons = new FastCounter({
       name: 'paritygate_comparisons_total',
       help: 'Compared exchanges by route and outcome (match, mismatch, noise, error, skipped)',
