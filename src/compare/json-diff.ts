@@ -185,10 +185,11 @@ function queueMatching (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[], m:
 }
 
 /**
- * Matches equal elements of `as` and `bs` (indices into ca, cb) by canonical text, as multisets;
- * returns the leftovers of each side, in their order.
+ * Matches equal elements of `as` and `bs` (indices into ca, cb) by canonical text, as multisets
+ * (equal elements have nothing to diff: they are not queued); returns the leftovers of each
+ * side, in their order.
  */
-function matchExact (ca: JsonNode[], cb: JsonNode[], as: number[], bs: number[], m: Matching): [number[], number[]] {
+function matchExact (ca: JsonNode[], cb: JsonNode[], as: number[], bs: number[]): [number[], number[]] {
   const pool = new Map<string, number[]>()
   for (let k = bs.length - 1; k >= 0; k--) {
     const t = canonicalText(cb[bs[k]])
@@ -196,20 +197,25 @@ function matchExact (ca: JsonNode[], cb: JsonNode[], as: number[], bs: number[],
     if (list === undefined) pool.set(t, [bs[k]])
     else list.push(bs[k])
   }
-  const used = new Set<number>()
+  const used = new Uint8Array(cb.length)
+  let matched = 0
   const ua: number[] = []
   for (const i of as) {
     const list = pool.get(canonicalText(ca[i]))
     if (list !== undefined && list.length > 0) {
-      const j = list.pop() as number
-      used.add(j)
-      m.pairA.push(i)
-      m.pairB.push(j)
+      used[list.pop() as number] = 1
+      matched++
     } else {
       ua.push(i)
     }
   }
-  return [ua, used.size === 0 ? bs : bs.filter((j) => !used.has(j))]
+  return [ua, matched === 0 ? bs : bs.filter((j) => used[j] === 0)]
+}
+
+function indices (n: number): number[] {
+  const out = new Array<number>(n)
+  for (let k = 0; k < n; k++) out[k] = k
+  return out
 }
 
 /** Pairs leftovers in the order given; the rest are missing / extra. */
@@ -222,9 +228,8 @@ function pairInOrder (ua: readonly number[], ub: readonly number[], m: Matching)
 
 function diffUnordered (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[], rules: CompiledRules): void {
   const m = new Matching()
-  const all = (n: number): number[] => Array.from({ length: n }, (_, k) => k)
-  let [ua, ub] = matchExact(ca, cb, all(ca.length), all(cb.length), m)
-  if (ua.length > 0 && ub.length > 0 && !counting) {
+  let [ua, ub] = matchExact(ca, cb, indices(ca.length), indices(cb.length))
+  if ((ua.length > 1 || ub.length > 1) && ua.length > 0 && ub.length > 0 && !counting) {
     [ua, ub] = pairByIdentity(ca, cb, ua, ub, rules.identityFields, m);
     [ua, ub] = pairByDifferences(ca, cb, ua, ub, s, rules, m)
   }
@@ -348,7 +353,7 @@ function diffKeyed (out: Step[], s: Step, ca: JsonNode[], cb: JsonNode[], field:
       for (const j of bs) m.extra.push(j)
     } else {
       // Elements sharing a key: a multiset (equal ones first), the rest paired in order.
-      const [ua, ub] = matchExact(ca, cb, as, bs, m)
+      const [ua, ub] = matchExact(ca, cb, as, bs)
       pairInOrder(ua, ub, m)
     }
   }
