@@ -2,7 +2,7 @@
 import { test } from 'node:test'
 import { deepStrictEqual, strictEqual } from 'node:assert/strict'
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
-import { decodeContent, parseContentType, readBody, sha256 } from '../../src/compare/body.ts'
+import { bodyText, charsetName, codingChain, decodeContent, parseContentType, readBody, sha256 } from '../../src/compare/body.ts'
 
 test('parseContentType should lower-case the media type and read the charset', () => {
   deepStrictEqual(parseContentType('Application/JSON; Charset="UTF-16LE"'), { type: 'application/json', charset: 'utf-16le', json: true })
@@ -92,4 +92,26 @@ test('readBody should skip bodies that are too large or too deep, and classify a
   strictEqual(corrupt.anomaly, 'decode_error')
   strictEqual(corrupt.hash, sha256('zz'))
   strictEqual(readBody({ 'content-encoding': 'compress' }, Buffer.from('zz')).skipReason, 'unsupported_encoding')
+})
+
+test('codingChain should normalise Content-Encoding then Transfer-Encoding codings, without chunked or identity', () => {
+  deepStrictEqual(codingChain({}), [])
+  deepStrictEqual(codingChain({ 'content-encoding': ' X-Gzip , identity', 'transfer-encoding': 'chunked' }), ['gzip'])
+  deepStrictEqual(codingChain({ 'content-encoding': ['br', 'GZIP'], 'transfer-encoding': 'x-gzip, Chunked' }), ['br', 'gzip', 'gzip'])
+  deepStrictEqual(codingChain({ 'content-encoding': 'x-compress' }), ['compress'])
+  // an empty body is empty content whatever its coding
+  deepStrictEqual(decodeContent(Buffer.alloc(0), 'gzip'), { ok: true, body: Buffer.alloc(0) })
+})
+
+test('charsetName should give the WHATWG name of a label, and mark unknown ones', () => {
+  for (const label of ['utf-8', 'utf8', 'unicode-1-1-utf-8']) strictEqual(charsetName(label), 'utf-8')
+  for (const label of ['latin1', 'iso-8859-1', 'us-ascii']) strictEqual(charsetName(label), 'windows-1252')
+  strictEqual(charsetName('x-klingon'), '?x-klingon')
+  const view = readBody({ 'content-type': 'text/plain' }, Buffer.from('é'))
+  strictEqual(view.charset, null)
+  strictEqual(bodyText(view), null, 'an undeclared charset reads only ASCII')
+  strictEqual(bodyText(readBody({ 'content-type': 'text/plain' }, Buffer.from('ok'))), 'ok')
+  strictEqual(bodyText(readBody({ 'content-type': 'text/plain; charset=latin1' }, Buffer.from([0xe9]))), 'é')
+  strictEqual(readBody({ 'content-type': 'application/json' }, Buffer.from('{}')).charset, 'utf-8')
+  strictEqual(readBody({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, Buffer.from('{}')).coding, 'gzip')
 })
