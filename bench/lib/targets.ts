@@ -129,7 +129,7 @@ async function startCandidate (spec: TargetSpec): Promise<{ origin: string, port
 }
 
 /** Writes `config` as YAML into a temp dir (removed by the returned cleanup and by killAll). */
-async function writeConfig (name: string, config: Record<string, unknown>): Promise<{ file: string, remove: () => Promise<void> }> {
+export async function writeConfig (name: string, config: Record<string, unknown>): Promise<{ file: string, remove: () => Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), 'paritygate-bench-config-'))
   const unregister = onKillAll(() => rmSync(dir, { recursive: true, force: true }))
   const file = join(dir, `${name}.yaml`)
