@@ -7,7 +7,7 @@
 // Env (defaults): SOAK_SECONDS=60 SOAK_RATE=200 FLAP_SECONDS=10 SAMPLE_SECONDS (duration / 20, 2–10)
 //   SLOW_UPLOADERS=4 SLOW_READERS=4 PIPELINERS=2 BIG_BYTES=4000000
 //
-// Everything runs on 127.0.0.1 and stops by itself (a watchdog kills it all at 1.5 × the duration + 2 min):
+// Everything runs on 127.0.0.1 and stops by itself (a watchdog kills it all at 1.5 × the duration + 4 min):
 // - the primary: bench/upstream.ts with BIG=primary (1 KiB JSON everywhere, BIG_BYTES of JSON on GET /big);
 // - the candidate: bench/lib/flapping.ts, every FLAP_SECONDS healthy → down (closed port) → slow (1.5 s, past the
 //   candidate timeout of 1 s) → resetting mid-body → healthy…;
@@ -16,8 +16,9 @@
 // - slow clients, on raw sockets: uploaders dripping a 4 KiB body at 128 B/s, readers taking GET /big at 256 KiB/s,
 //   and pipeliners writing three GET /big at once, reading nothing and closing a second later (issue 11, item 1).
 // Every SAMPLE_SECONDS it records paritygate's VmRSS and open fds (/proc/PID), the ESTABLISHED connections to the
-// primary and the candidate (/proc/net/tcp by port) and the /metrics counters. After the load it waits for the mirror
-// and the pool to settle (at most 20 s), then checks:
+// primary and the candidate (/proc/net/tcp by port, and how many have bytes queued) and the /metrics counters. After
+// the load it waits for the mirror and the pool to settle (at most 75 s: the primary advertises a 65 s keep-alive and
+// undici keeps idle connections that long), then checks:
 // - RSS flat: the mean of the last third of the samples within 15 % of the middle third's;
 // - fds and primary connections flat during the load (last third's max ≤ 1.25 × middle third's + slack) and back
 //   near the baseline after it;
@@ -61,6 +62,7 @@ const DRIP_MS = 500
 const READ_BYTES_PER_S = 256 * 1024
 const NORMAL_TIMEOUT_MS = 10_000
 const MAX_NORMAL_INFLIGHT = 4000
+const SETTLE_MS = 75_000
 
 // ---------- what paritygate holds, from /proc ----------
 
@@ -73,19 +75,26 @@ function openFds (pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length
 }
 
-/** ESTABLISHED TCP connections whose remote end is 127.0.0.1:`port` (IPv4 and IPv4-mapped IPv6). */
-function establishedTo (port: number): number {
+/**
+ * ESTABLISHED TCP connections whose remote end is 127.0.0.1:`port` (IPv4 and IPv4-mapped IPv6), and how many of them
+ * have bytes queued either way (an exchange stuck behind a client that does not read; an idle pooled one has none).
+ */
+function establishedTo (port: number): { n: number, queued: number } {
   const hex = port.toString(16).toUpperCase().padStart(4, '0')
   let n = 0
+  let queued = 0
   for (const file of ['/proc/net/tcp', '/proc/net/tcp6']) {
     let text: string
     try { text = readFileSync(file, 'utf8') } catch { continue }
     for (const line of text.split('\n').slice(1)) {
       const f = line.trim().split(/\s+/)
-      if (f.length > 3 && f[3] === '01' && f[2].endsWith(':' + hex)) n++
+      if (f.length > 4 && f[3] === '01' && f[2].endsWith(':' + hex)) {
+        n++
+        if (f[4] !== '00000000:00000000') queued++
+      }
     }
   }
-  return n
+  return { n, queued }
 }
 
 // ---------- normal clients: an open-loop undici pool ----------
@@ -284,6 +293,8 @@ interface Point {
   rssMiB: number
   fds: number
   primaryConns: number
+  /** of which with bytes queued (see establishedTo) */
+  primaryQueued: number
   candidateConns: number
   inflight: number
   normal: { sent: number, ok: number, s4xx: number, s5xx: number, errors: number, p99Ms: number } | null
@@ -346,7 +357,8 @@ function checks (points: Point[], baseline: Point, after: Point, final: Counts, 
     const mid = maxOf(middle, key)
     const end = maxOf(last, key)
     out.push({ name: `${label} flat under load`, value: `max last third ${end}, middle ${mid}`, goal: `≤ 1.25 × middle + ${slack}`, pass: end <= 1.25 * mid + slack })
-    out.push({ name: `${label} back to baseline`, value: `${after[key]} after (baseline ${baseline[key]})`, goal: `≤ baseline + ${back}`, pass: after[key] <= baseline[key] + back })
+    const queued = key === 'primaryConns' ? `, ${after.primaryQueued} with bytes queued` : ''
+    out.push({ name: `${label} back to baseline`, value: `${after[key]} after${queued} (baseline ${baseline[key]})`, goal: `≤ baseline + ${back}`, pass: after[key] <= baseline[key] + back })
   }
   const s5xx = Object.entries(load.statuses).filter(([s]) => Number(s) >= 500).reduce((a, [, n]) => a + n, 0)
   const failed = sum(load.errorCodes)
@@ -362,12 +374,12 @@ function checks (points: Point[], baseline: Point, after: Point, final: Counts, 
 
 function markdown (points: Point[], list: Check[], final: Counts): string {
   const lines = [
-    '| t s | candidate | RSS MiB | fds | conns to primary | conns to candidate | mirror in flight | normal sent | answered 2xx | 4xx | 5xx | failed | p99 ms |',
+    '| t s | candidate | RSS MiB | fds | conns to primary (with bytes queued) | conns to candidate | mirror in flight | normal sent | answered 2xx | 4xx | 5xx | failed | p99 ms |',
     '| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |'
   ]
   for (const p of points) {
     const n = p.normal
-    lines.push(`| ${p.t.toFixed(0)} | ${p.phase} | ${p.rssMiB.toFixed(1)} | ${p.fds} | ${p.primaryConns} | ${p.candidateConns} | ${p.inflight} | ` +
+    lines.push(`| ${p.t.toFixed(0)} | ${p.phase} | ${p.rssMiB.toFixed(1)} | ${p.fds} | ${p.primaryConns} (${p.primaryQueued}) | ${p.candidateConns} | ${p.inflight} | ` +
       (n === null ? '– | – | – | – | – | – |' : `${n.sent} | ${n.ok} | ${n.s4xx} | ${n.s5xx} | ${n.errors} | ${n.p99Ms.toFixed(1)} |`))
   }
   lines.push('', '| check | value | goal | result |', '| --- | --- | --- | --- |')
@@ -381,7 +393,7 @@ function markdown (points: Point[], list: Check[], final: Counts): string {
 async function main (): Promise<void> {
   installCleanup()
   pinSelfToLoadCore()
-  const watchdog = startWatchdog(Math.ceil(settings.seconds * 1.5 + 120))
+  const watchdog = startWatchdog(Math.ceil(settings.seconds * 1.5 + 240))
   await ensureBuilt(log)
   log(`soak: ${JSON.stringify(settings)}`)
   const loadBefore = loadavg()
@@ -422,8 +434,9 @@ async function main (): Promise<void> {
       phase,
       rssMiB: rssBytes(pid) / MIB,
       fds: openFds(pid),
-      primaryConns: establishedTo(primaryPort),
-      candidateConns: establishedTo(candidatePort),
+      primaryConns: establishedTo(primaryPort).n,
+      primaryQueued: establishedTo(primaryPort).queued,
+      candidateConns: establishedTo(candidatePort).n,
       inflight: total(await scrape(pg.adminUrl), 'paritygate_mirror_inflight'),
       normal
     })
@@ -449,7 +462,7 @@ async function main (): Promise<void> {
       const w = load.takeWindow()
       const p = await point(phaseAt(Date.now() - flapStart, settings.flapS * 1000), { sent: w.sent, ok: w.ok, s4xx: w.s4xx, s5xx: w.s5xx, errors: w.errors, p99Ms: p99(w.latencies) })
       points.push(p)
-      log(`t=${p.t.toFixed(0)}s ${p.phase}: RSS ${p.rssMiB.toFixed(1)} MiB, fds ${p.fds}, primary conns ${p.primaryConns}, candidate conns ${p.candidateConns}, ` +
+      log(`t=${p.t.toFixed(0)}s ${p.phase}: RSS ${p.rssMiB.toFixed(1)} MiB, fds ${p.fds}, primary conns ${p.primaryConns} (${p.primaryQueued} with bytes queued), candidate conns ${p.candidateConns}, ` +
         `normal ${w.sent} sent, 5xx ${w.s5xx}, failed ${w.errors}, p99 ${p.normal?.p99Ms.toFixed(1)} ms`)
     }
 
@@ -459,7 +472,8 @@ async function main (): Promise<void> {
     await load.stop(NORMAL_TIMEOUT_MS + 2000)
     await Promise.all(clients)
     let after = await point('after', null)
-    const settleUntil = performance.now() + 20_000
+    // bench/upstream.ts says `Keep-Alive: timeout=65`, and undici keeps an idle connection that long: wait past it.
+    const settleUntil = performance.now() + SETTLE_MS
     while (performance.now() < settleUntil && (after.inflight > 0 || after.primaryConns > baseline.primaryConns + 2 || after.fds > baseline.fds + 8)) {
       await sleep(1000)
       after = await point('after', null)
