@@ -1,5 +1,6 @@
 /* Shapes shared by the mirror: decisions, captured responses, and the observer that app.ts wires to metrics. */
 import { Pool } from 'undici'
+import { upstreamConnector } from '../connector.ts'
 
 /** Why a request was or was not mirrored; the `decision` label of paritygate_mirror_decisions_total. */
 export type MirrorDecision = 'mirrored' | 'sampled_out' | 'unsafe_method' | 'body_too_large' | 'overloaded' | 'circuit_open' | 'disabled' | 'shutdown'
@@ -284,7 +285,7 @@ export function candidatePool (origin: string, s: CandidatePoolSettings): Pool {
     pipelining: 1,
     headersTimeout: 0,
     bodyTimeout: 0,
-    connectTimeout: s.connectTimeoutMs,
+    connect: upstreamConnector(s.connectTimeoutMs),
     maxHeaderSize: s.maxHeaderSize,
     keepAliveTimeout: 4_000
   })

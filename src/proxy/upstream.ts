@@ -1,6 +1,7 @@
 /* One undici Pool per upstream, created once at boot with explicit timeouts and caps. */
 import { Pool } from 'undici'
 import { type PrimaryConfig } from '../config/index.ts'
+import { upstreamConnector } from '../connector.ts'
 
 /**
  * The pool for the primary. Timeouts come from config, never undici's 300 s defaults: connect here,
@@ -14,7 +15,7 @@ export function createPrimaryPool (primary: Readonly<PrimaryConfig>, maxHeaderBy
     pipelining: 1,
     headersTimeout: 0,
     bodyTimeout: 0,
-    connectTimeout: primary.connectTimeoutMs,
+    connect: upstreamConnector(primary.connectTimeoutMs),
     keepAliveTimeout: primary.keepAliveTimeoutMs,
     keepAliveMaxTimeout: Math.max(primary.keepAliveTimeoutMs, 600_000),
     maxHeaderSize: maxHeaderBytes + 4096,

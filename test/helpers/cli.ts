@@ -6,11 +6,14 @@ import { fileURLToPath } from 'node:url'
 export const ROOT = fileURLToPath(new URL('../../', import.meta.url))
 const CLI = fileURLToPath(new URL('../../src/cli.ts', import.meta.url))
 
-/** Starts `paritygate ARGS` with a clean PARITYGATE_* environment plus `env`. */
-export function spawnCli (args: string[], env: Record<string, string> = {}): ChildProcess {
+/** Starts `paritygate ARGS` with a clean PARITYGATE_* environment plus `env`; under `ulimit -n nofile` when given. */
+export function spawnCli (args: string[], env: Record<string, string> = {}, nofile?: number): ChildProcess {
   const clean: NodeJS.ProcessEnv = {}
   for (const [k, v] of Object.entries(process.env)) if (!k.startsWith('PARITYGATE_')) clean[k] = v
-  return spawn(process.execPath, ['--import', 'tsx', CLI, ...args], { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] })
+  const argv = [process.execPath, '--import', 'tsx', CLI, ...args]
+  const options = { cwd: ROOT, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] as Array<'ignore' | 'pipe'> }
+  if (nofile !== undefined) return spawn('bash', ['-c', `ulimit -n ${nofile} && exec "$@"`, 'paritygate', ...argv], options)
+  return spawn(argv[0], argv.slice(1), options)
 }
 
 /** Runs to completion and returns the exit code and output. */

@@ -63,10 +63,10 @@ export const faults = {
     }, everyMs)
     socket.once('close', () => clearInterval(timer))
   },
-  /** an unsolicited interim answer (`100 Continue`, `103 Early Hints`) before the final one */
+  /** an unsolicited interim answer (`100 Continue`, `103 Early Hints`) before the final one, which closes the connection */
   interim: (status: number, body = '{"ok":true}'): FaultScript => (socket) => {
     socket.write(`HTTP/1.1 ${status} Interim\r\n\r\n`)
-    setTimeout(() => { if (!socket.destroyed) socket.write(rawAnswer(body)) }, 20)
+    setTimeout(() => { if (!socket.destroyed) socket.end(rawAnswer(body, 200, 'connection: close\r\n')) }, 20)
   }
 }
 
