@@ -54,6 +54,7 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
   return {
     decision: (route, decision) => {
       metrics.recordDecision(route, decision)
+      parity.decision?.(route, decision)
       if (DROPPED.has(decision)) parity.count(route, 'dropped')
     },
     candidate: (route, method, status, seconds, reason) => {

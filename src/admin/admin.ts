@@ -1,5 +1,8 @@
 /* The admin listener (its own port): health, readiness, metrics, run-time mirror control and the effective config. */
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { fastify, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
 import { type ComparisonEngine } from '../compare/engine.ts'
 import { looksLikeUrl, redactUrl } from '../compare/redact.ts'
@@ -70,12 +73,7 @@ export function localBackend (parts: { metrics: Metrics, isReady: () => boolean,
       const engine = parts.engine()
       return { signatures: engine?.samples.groups(route, limit) ?? [], stored: engine?.samples.size ?? 0, evicted: engine?.samples.evicted ?? 0 }
     },
-    sample: async (id) => {
-      const sample = parts.engine()?.samples.get(id)
-      if (sample === undefined) return undefined
-      const { bytes: _bytes, ...shown } = sample
-      return shown
-    },
+    sample: async (id) => parts.engine()?.samples.view(id),
     reset: async () => {
       parts.parity.reset()
       parts.engine()?.reset()
@@ -134,11 +132,12 @@ function authorizeChange (state: AdminBackend, req: FastifyRequest, reply: Fasti
 }
 
 /**
- * Reads that show recorded traffic (samples: both answers, their paths) or the effective config:
- * guarded like changes, by one onRequest hook. Health, metrics, the gate, routes, the mirroring
- * state, fields and noise (paths and counts, no values) stay open to probes and dashboards.
+ * Reads that show recorded traffic (samples: both answers, their paths; fields: example values)
+ * or the effective config: guarded like changes, by one onRequest hook. Health, metrics, the
+ * gate, routes, history, the mirroring state and noise (paths and counts, no values) stay open
+ * to probes and dashboards, and so does the page itself (it holds no data).
  */
-export const GUARDED_READS: ReadonlySet<string> = new Set(['/api/v1/config', '/api/v1/mismatches', '/api/v1/mismatches/:id'])
+export const GUARDED_READS: ReadonlySet<string> = new Set(['/api/v1/config', '/api/v1/fields', '/api/v1/mismatches', '/api/v1/mismatches/:id'])
 
 /** Every absolute URL in a config value redacted (see redactUrl), at any depth. */
 function redactUrls (value: unknown): unknown {
@@ -181,6 +180,37 @@ function parseMirrorChange (body: unknown): { enabled?: boolean, percent?: numbe
   return change
 }
 
+/** Where `npm run build` puts the page (dist/ui), from src/admin or dist/admin alike. */
+export const PAGE_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url))
+
+const PAGE_FILES: Readonly<Record<string, string>> = { '/': 'index.html', '/ui/app.js': 'app.js', '/ui/app.css': 'app.css' }
+const PAGE_TYPES: Readonly<Record<string, string>> = { html: 'text/html; charset=utf-8', js: 'text/javascript; charset=utf-8', css: 'text/css; charset=utf-8' }
+/** The page loads nothing from elsewhere and runs no inline script. */
+const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+
+/**
+ * The investigation page: its three files, read once from {@link PAGE_DIR}. No data is in them
+ * (the page asks the API, whose guards apply), so they are open like the gate.
+ */
+function servePage (admin: FastifyInstance): void {
+  const cache = new Map<string, Buffer>()
+  for (const [url, file] of Object.entries(PAGE_FILES)) {
+    admin.get(url, async (_req, reply) => {
+      let body = cache.get(file)
+      if (body === undefined) {
+        try {
+          body = await readFile(join(PAGE_DIR, file))
+        } catch {
+          return reply.code(404).type('text/plain; charset=utf-8').send('The page is not built: run `npm run build` (the API under /api/v1 works without it).\n')
+        }
+        cache.set(file, body)
+      }
+      return reply.type(PAGE_TYPES[file.slice(file.lastIndexOf('.') + 1)]).header('content-security-policy', PAGE_CSP)
+        .header('x-content-type-options', 'nosniff').header('cache-control', 'no-cache').send(body)
+    })
+  }
+}
+
 /** Builds the admin fastify instance (not yet listening). */
 export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
   const admin = fastify({
@@ -193,7 +223,7 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
   admin.addHook('onRequest', async (req, reply) => {
     if (!GUARDED_READS.has(req.routeOptions.url ?? '')) return
     const verdict = access(state.adminToken, req.headers.authorization, req.socket.remoteAddress)
-    if (verdict !== 'allowed') return refuse(verdict, 'samples and the effective config', reply)
+    if (verdict !== 'allowed') return refuse(verdict, 'samples, field values and the effective config', reply)
   })
 
   admin.get('/healthz/live', async () => ({ status: 'live' }))
@@ -288,6 +318,20 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
       return badWindow(err, reply)
     }
   })
+
+  // Time series for charts: bounded in points, from the windows the gate keeps (in a worker
+  // group, the primary's: every worker's counts).
+  admin.get('/api/v1/history', async (req, reply) => {
+    const route = routeOf(req.query)
+    if (unknownRoute(route, reply)) return reply
+    try {
+      return state.parity.history(windowOf(req.query), route)
+    } catch (err) {
+      return badWindow(err, reply)
+    }
+  })
+
+  servePage(admin as unknown as FastifyInstance)
 
   admin.post('/api/v1/reset', async (req, reply) => {
     if (!authorizeChange(state, req, reply)) return reply

@@ -9,6 +9,7 @@ import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
 import { buildAdmin, type AdminBackend, type FieldReport, type MismatchList, type NoiseReport, type SampleView } from '../admin/admin.ts'
 import { VerdictNotifier } from '../admin/notify.ts'
 import { registerGateGauges } from '../app.ts'
+import { EXAMPLES_PER_PATH } from '../compare/field-stats.ts'
 import { ConfigErrors, parseHostPort, type FrozenConfig } from '../config/index.ts'
 import { ParityStats } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
@@ -34,17 +35,25 @@ export function mergeMirrorStates (states: Array<MirrorState | null>): (MirrorSt
   }
 }
 
-/** Field counts of the group: counts add up, the ratio is recomputed over all comparisons. */
-export function mergeFields (lists: FieldReport[][]): FieldReport[] {
-  const byKey = new Map<string, FieldReport & { compared: number }>()
+/** A field row of one worker (examples absent in answers of an earlier build). */
+type WorkerField = Omit<FieldReport, 'examples'> & { examples?: FieldReport['examples'] }
+
+/** Field counts of the group: counts add up, the ratio is recomputed over all comparisons; the first few distinct examples are kept. */
+export function mergeFields (lists: WorkerField[][]): FieldReport[] {
+  const byKey = new Map<string, WorkerField & { compared: number }>()
   for (const list of lists) {
     for (const f of list) {
       const key = `${f.route}\u0000${f.path}`
       const compared = f.ratio > 0 ? f.count / f.ratio : 0
       const prev = byKey.get(key)
       if (prev === undefined) {
-        byKey.set(key, { ...f, kinds: { ...f.kinds }, compared })
+        byKey.set(key, { ...f, kinds: { ...f.kinds }, ...(f.examples === undefined ? {} : { examples: [...f.examples] }), compared })
         continue
+      }
+      for (const e of f.examples ?? []) {
+        prev.examples ??= []
+        const text = JSON.stringify(e)
+        if (prev.examples.length < EXAMPLES_PER_PATH && !prev.examples.some((x) => JSON.stringify(x) === text)) prev.examples.push(e)
       }
       prev.count += f.count
       prev.compared += compared
@@ -53,7 +62,7 @@ export function mergeFields (lists: FieldReport[][]): FieldReport[] {
       prev.noiseRate = Math.max(prev.noiseRate, f.noiseRate)
     }
   }
-  return [...byKey.values()].map(({ compared, ...f }) => ({ ...f, ratio: compared > 0 ? f.count / compared : 0 }))
+  return [...byKey.values()].map(({ compared, ...f }) => ({ ...f, ratio: compared > 0 ? f.count / compared : 0 }) as FieldReport)
     .sort((a, b) => b.count - a.count || (a.path < b.path ? -1 : 1))
 }
 
@@ -152,6 +161,7 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
       for (const version of msg.versions ?? []) parity.version(version)
       for (const [route, kind, n, version] of msg.counts) parity.add(route, kind, n, version === '' ? null : version)
       for (const [route, target, micros, version] of msg.times) parity.time(route, target, micros, version === '' ? null : version)
+      for (const [route, decision, n] of msg.decisions ?? []) parity.addDecisions(route, decision, n)
     } else if (msg.pg === 'answer') {
       const entry = pending.get(msg.id)
       if (entry === undefined) return

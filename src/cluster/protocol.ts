@@ -14,6 +14,8 @@ export interface StatsMessage {
   counts: Array<[string, Counter, number, string]>
   times: Array<[string, Target, number, string]>
   versions: string[]
+  /** mirror decisions since the last batch: route, decision, how many (absent from an earlier build) */
+  decisions?: Array<[string, string, number]>
 }
 
 /** Worker → primary: the answer to a query. */

@@ -4,6 +4,7 @@ import { buildApp, type App } from '../app.ts'
 import { ConfigErrors, type FrozenConfig } from '../config/index.ts'
 import { type ParitySink } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
+import { type MirrorDecision } from '../mirror/types.ts'
 import { type Target } from '../stats/latency.ts'
 import { type Counter } from '../stats/window.ts'
 import { type PrimaryMessage, type StatsMessage } from './protocol.ts'
@@ -21,6 +22,7 @@ export class IpcParitySink implements ParitySink {
   #counts: Map<string, number>
   #times: Array<[string, Target, number, string]>
   #versions: string[]
+  #decisions: Map<string, number>
   #timer: NodeJS.Timeout
   droppedTimes: number
 
@@ -28,6 +30,7 @@ export class IpcParitySink implements ParitySink {
     this.#counts = new Map()
     this.#times = []
     this.#versions = []
+    this.#decisions = new Map()
     this.droppedTimes = 0
     this.#timer = setInterval(() => this.flush(), intervalMs).unref()
   }
@@ -42,6 +45,11 @@ export class IpcParitySink implements ParitySink {
     this.#times.push([route, target, Math.round(micros), version ?? ''])
   }
 
+  decision (route: string, decision: MirrorDecision): void {
+    const key = `${route}\u0000${decision}`
+    this.#decisions.set(key, (this.#decisions.get(key) ?? 0) + 1)
+  }
+
   /** The primary judges versions for the group: it hears each one seen, in order, once per batch. */
   version (version: string | null): undefined {
     if (version === null || this.#versions[this.#versions.length - 1] === version) return undefined
@@ -51,13 +59,19 @@ export class IpcParitySink implements ParitySink {
   }
 
   flush (): void {
-    if ((this.#counts.size === 0 && this.#times.length === 0 && this.#versions.length === 0) || process.send === undefined || !process.connected) return
+    if ((this.#counts.size === 0 && this.#times.length === 0 && this.#versions.length === 0 && this.#decisions.size === 0) || process.send === undefined || !process.connected) return
     const counts: StatsMessage['counts'] = []
     for (const [key, n] of this.#counts) {
       const [route, kind, version] = key.split('\u0000')
       counts.push([route, kind as Counter, n, version])
     }
-    const message: StatsMessage = { pg: 'stats', counts, times: this.#times, versions: this.#versions }
+    const decisions: NonNullable<StatsMessage['decisions']> = []
+    for (const [key, n] of this.#decisions) {
+      const [route, decision] = key.split('\u0000')
+      decisions.push([route, decision, n])
+    }
+    const message: StatsMessage = { pg: 'stats', counts, times: this.#times, versions: this.#versions, decisions }
+    this.#decisions = new Map()
     this.#counts = new Map()
     this.#times = []
     this.#versions = []
@@ -92,10 +106,7 @@ async function answer (app: App, msg: Extract<PrimaryMessage, { pg: 'query' }>, 
       return { signatures: engine?.samples.groups(args.route as string | null, args.limit as number) ?? [], stored: engine?.samples.size ?? 0, evicted: engine?.samples.evicted ?? 0 }
     }
     case 'sample': {
-      const sample = app.engine?.samples.get(args.id as string)
-      if (sample === undefined) return null
-      const { bytes: _bytes, ...shown } = sample
-      return shown
+      return app.engine?.samples.view(args.id as string) ?? null
     }
     case 'reset':
       app.engine?.reset()

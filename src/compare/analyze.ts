@@ -3,7 +3,7 @@ import { codingChain, effectiveCharset, parseContentType, readBody } from './bod
 import { compareExchanges, type ComparisonResult, type Exchange } from './compare.ts'
 import { type Redactor } from './redact.ts'
 import { type RuleSet } from './rule-set.ts'
-import { type SampleSide } from './samples.ts'
+import { type SampleSide, type StoredValue } from './samples.ts'
 
 /** One captured answer, as the mirror hands it over (headers flat: name, value, …). */
 export interface SideData {
@@ -36,6 +36,85 @@ export interface AnalyzeResult extends Pick<ComparisonResult, 'outcome' | 'reaso
   /** paths that differed between the two primary answers, or null without a secondary */
   noisePaths: string[] | null
   sample: { primary: SampleSide, candidate: SampleSide } | null
+  /** for a mismatch: the redacted values of each side at each difference, in the order of `diffs` (the first MAX_VALUED_DIFFS) */
+  values?: DiffValues[] | null
+}
+
+/** Longest value kept at a differing path, in characters (longer ones are cut, and flagged). */
+export const MAX_VALUE_CHARS = 256
+/** Most differences of one exchange whose values are kept. */
+export const MAX_VALUED_DIFFS = 100
+
+/** The values at one difference: null for a side without one; both absent when not known (a body that is not JSON). */
+export interface DiffValues {
+  primary?: StoredValue | null
+  candidate?: StoredValue | null
+}
+
+/** The member names and indices of a path as jsonDiff writes it (`$.a["b.c"][2]`); null for anything else. */
+export function pathSteps (path: string): Array<string | number> | null {
+  if (path[0] !== '$') return null
+  const steps: Array<string | number> = []
+  let i = 1
+  while (i < path.length) {
+    if (path[i] === '.') {
+      let j = i + 1
+      while (j < path.length && path[j] !== '.' && path[j] !== '[') j++
+      steps.push(path.slice(i + 1, j))
+      i = j
+    } else if (path[i] === '[' && path[i + 1] === '"') {
+      let j = i + 2
+      while (j < path.length && path[j] !== '"') j += path[j] === '\\' ? 2 : 1
+      try { steps.push(JSON.parse(path.slice(i + 1, j + 1)) as string) } catch { return null }
+      i = j + 2
+    } else if (path[i] === '[') {
+      const close = path.indexOf(']', i)
+      if (close < 0) return null
+      steps.push(Number(path.slice(i + 1, close)))
+      i = close + 1
+    } else {
+      return null
+    }
+  }
+  return steps
+}
+
+/** A string or number shown as a stored JSON value. */
+function plain (value: string | number | undefined): StoredValue | null {
+  return value === undefined ? null : { text: JSON.stringify(value), truncated: false }
+}
+
+/**
+ * Each side's value at the differences of a mismatch, redacted by the same Redactor as the
+ * bodies (secret names and configured paths on the way, card numbers, secret headers), before
+ * anything keeps them: status codes, compared header values, JSON values at body paths.
+ */
+export function diffValues (cmp: Pick<ComparisonResult, 'diffs' | 'nodes'>, p: SideData, c: SideData, redactor: Redactor): DiffValues[] {
+  const out: DiffValues[] = []
+  let ph: Record<string, string> | null = null
+  let ch: Record<string, string> | null = null
+  const n = Math.min(cmp.diffs.length, MAX_VALUED_DIFFS)
+  for (let k = 0; k < n; k++) {
+    const path = cmp.diffs[k].path
+    if (path === '@status') {
+      out.push({ primary: plain(p.status), candidate: plain(c.status) })
+    } else if (path.startsWith('@headers.')) {
+      const name = path.slice(9)
+      ph ??= redactor.headerObject(p.headers)
+      ch ??= redactor.headerObject(c.headers)
+      out.push({ primary: plain(ph[name]), candidate: plain(ch[name]) })
+    } else {
+      const a = cmp.nodes?.[2 * k] ?? null
+      const b = cmp.nodes?.[2 * k + 1] ?? null
+      const steps = a === null && b === null ? null : pathSteps(path)
+      if (steps === null) { out.push({}); continue }
+      out.push({
+        primary: a === null ? null : redactor.value(a, steps, MAX_VALUE_CHARS),
+        candidate: b === null ? null : redactor.value(b, steps, MAX_VALUE_CHARS)
+      })
+    }
+  }
+  return out
 }
 
 /** Flat header list → the lowercased-name object the comparator takes. */
@@ -68,7 +147,8 @@ export function renderSide (side: SideData, redactor: Redactor, maxChars: number
   } else {
     body = redactor.body(view.bytes, parseContentType(ex.headers['content-type']).type, maxChars)
   }
-  return { status: side.status, headers: redactor.headerObject(side.headers), body: body.text, bodyTruncated: body.truncated, durationMs: Math.round(side.durationMs * 1000) / 1000 }
+  const json = view.kind === 'json' && view.tree !== null
+  return { status: side.status, headers: redactor.headerObject(side.headers), body: body.text, bodyJson: json, bodyTruncated: body.truncated, durationMs: Math.round(side.durationMs * 1000) / 1000 }
 }
 
 /** What the byte-identical shortcut looks at: status, flat headers, body bytes. */
@@ -169,7 +249,8 @@ export function analyze (task: AnalyzeTask, rules: RuleSet, redactor: Redactor):
     if (task.render && cmp.outcome === 'mismatch') {
       sample = { primary: renderSide(p, redactor, task.maxBodyChars, compiled.maxBodyBytes), candidate: renderSide(c, redactor, task.maxBodyChars, compiled.maxBodyBytes) }
     }
-    return { outcome: cmp.outcome, reason: cmp.reason, detail: cmp.detail, diffs: cmp.diffs, truncated: cmp.truncated, primaryHash: cmp.primaryHash, candidateHash: cmp.candidateHash, noisePaths, sample }
+    const values = cmp.outcome === 'mismatch' ? diffValues(cmp, p, c, redactor) : null
+    return { outcome: cmp.outcome, reason: cmp.reason, detail: cmp.detail, diffs: cmp.diffs, truncated: cmp.truncated, primaryHash: cmp.primaryHash, candidateHash: cmp.candidateHash, noisePaths, sample, values }
   } catch (err) {
     return result('error', 'comparator_error', (err as Error).message)
   }

@@ -30,6 +30,7 @@
  */
 import { channel } from 'node:diagnostics_channel'
 import { type BodyView, bodyText, codingChain, parseContentType, readBody } from './body.ts'
+import { type JsonNode } from './canonical.ts'
 import { type Difference, jsonDiff } from './json-diff.ts'
 import { type CompiledRules, compileRules } from './rules.ts'
 
@@ -54,9 +55,15 @@ export class ComparisonResult {
   /** sha256 of the primary's canonical JSON body, or of its bytes when not JSON; null when skipped. */
   primaryHash: string | null
   candidateHash: string | null
+  /**
+   * When the bodies were diffed as JSON: the primary's and the candidate's node at each
+   * difference (null on a side without one, and for status and header differences), two per
+   * difference, in the order of `diffs`; null otherwise. For showing values; never sent anywhere.
+   */
+  nodes: Array<JsonNode | null> | null
 
   constructor (outcome: Outcome, reason: string | null, detail: string | null, diffs: Difference[], truncated: boolean,
-    primaryHash: string | null, candidateHash: string | null) {
+    primaryHash: string | null, candidateHash: string | null, nodes: Array<JsonNode | null> | null = null) {
     this.outcome = outcome
     this.reason = reason
     this.detail = detail
@@ -64,6 +71,7 @@ export class ComparisonResult {
     this.truncated = truncated
     this.primaryHash = primaryHash
     this.candidateHash = candidateHash
+    this.nodes = nodes
   }
 }
 
@@ -117,12 +125,13 @@ function sameContent (p: BodyView, c: BodyView): boolean {
 /** Why the bodies were compared the way they were: decode_error, invalid_json, charset or null. */
 type BodyReason = 'decode_error' | 'invalid_json' | 'charset' | null
 
-function compareBodies (p: BodyView, c: BodyView, rules: CompiledRules, out: Difference[]): { truncated: boolean, reason: BodyReason } {
+function compareBodies (p: BodyView, c: BodyView, rules: CompiledRules, out: Difference[], nodes: Array<JsonNode | null>): { truncated: boolean, reason: BodyReason } {
   if (p.kind === 'json' && c.kind === 'json') {
     if (p.hash === c.hash) return { truncated: false, reason: null }
     const budget = rules.maxDiffs - out.length
     if (budget <= 0) return { truncated: true, reason: null }
-    const d = jsonDiff(p.tree as NonNullable<BodyView['tree']>, c.tree as NonNullable<BodyView['tree']>, rules, { maxDiffs: budget })
+    for (let k = 0; k < out.length; k++) nodes.push(null, null)
+    const d = jsonDiff(p.tree as NonNullable<BodyView['tree']>, c.tree as NonNullable<BodyView['tree']>, rules, { maxDiffs: budget, nodes })
     for (const diff of d.diffs) out.push(diff)
     return { truncated: d.truncated, reason: null }
   }
@@ -176,9 +185,10 @@ function compareUnsafe (primary: Exchange, candidate: Exchange, rules: CompiledR
     return new ComparisonResult(outcome, skipped.skipReason, `${skipped === p ? 'primary' : 'candidate'}: ${skipped.detail ?? ''}`,
       diffs, false, p.hash, c === p ? null : c.hash)
   }
-  const { truncated, reason } = compareBodies(p, c, rules, diffs)
+  const nodes: Array<JsonNode | null> = []
+  const { truncated, reason } = compareBodies(p, c, rules, diffs, nodes)
   return new ComparisonResult(diffs.length > 0 ? 'mismatch' : 'match', reason,
-    reason === null ? null : bodyDetail(p, c, reason), diffs, truncated, p.hash, c.hash)
+    reason === null ? null : bodyDetail(p, c, reason), diffs, truncated, p.hash, c.hash, nodes.length > 0 ? nodes : null)
 }
 
 /**

@@ -6,8 +6,8 @@
  */
 import { type FrozenConfig } from '../config/index.ts'
 import { analyze, sameAnswer, type AnalyzeResult, type AnalyzeTask, type SideData } from './analyze.ts'
-import { FieldStats } from './field-stats.ts'
-import { signature } from './json-diff.ts'
+import { FieldStats, type FieldExample } from './field-stats.ts'
+import { collapsePath, signature } from './json-diff.ts'
 import { MismatchLog } from './mismatch-log.ts'
 import { NoiseLearner } from './noise.ts'
 import { Redactor, redactSettings, redactTarget, scrubCards } from './redact.ts'
@@ -231,10 +231,13 @@ export class ComparisonEngine {
     this.#publishRoom()
     if (r.noisePaths !== null) this.noise.observe(pair.route, r.noisePaths)
     let outcome: FinalOutcome = r.outcome
-    if (outcome === 'mismatch' || outcome === 'match') this.fields.record(pair.route, r.diffs)
+    if (outcome === 'mismatch' || outcome === 'match') this.fields.record(pair.route, r.diffs, r.values ?? null)
     if (outcome === 'mismatch') {
-      // Noisy paths do not make a regression, nor a signature of their own.
-      const real = r.diffs.filter((d) => !this.noise.isNoisy(pair.route, d.path))
+      // Noisy paths do not make a regression, nor a signature of their own: those learned, and
+      // those that differed between this very request's two primary answers (direct evidence,
+      // before the learner has seen enough of the route).
+      const own = r.noisePaths !== null && r.noisePaths.length > 0 ? new Set(r.noisePaths.map(collapsePath)) : null
+      const real = r.diffs.filter((d) => !this.noise.isNoisy(pair.route, d.path) && !(own?.has(collapsePath(d.path)) ?? false))
       if (real.length === 0) outcome = 'noise'
       else this.#keep(pair, task, r, real.map((d) => d.path))
     }
@@ -251,13 +254,14 @@ export class ComparisonEngine {
     }
     if (rendered === null) return
     const sample = new Sample(sig, pair.route, pair.method, redactQuery(pair.path), scrubCards(pair.requestId), 'mismatch',
-      r.diffs.map((d) => ({ path: scrubCards(d.path), kind: d.kind })), rendered.primary, rendered.candidate)
+      r.diffs.map((d, k) => ({ path: scrubCards(d.path), kind: d.kind, ...r.values?.[k] })), rendered.primary, rendered.candidate,
+      { primary: r.primaryHash, candidate: r.candidateHash })
     this.samples.add(sample)
     this.#log?.write(sample)
   }
 
   /** Differing fields of a route (or all), with their noise rates. */
-  fieldReport (route: string | null): Array<{ route: string, path: string, count: number, ratio: number, kinds: Record<string, number>, noisy: boolean, noiseRate: number }> {
+  fieldReport (route: string | null): Array<{ route: string, path: string, count: number, ratio: number, kinds: Record<string, number>, noisy: boolean, noiseRate: number, examples: FieldExample[] }> {
     return this.fields.list(route).map((f) => ({ ...f, noisy: this.noise.isNoisy(f.route, f.path), noiseRate: this.noise.rate(f.route, f.path) }))
   }
 

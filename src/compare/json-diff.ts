@@ -40,6 +40,8 @@ export interface DiffResult {
 export interface DiffLimits {
   /** Most differences returned. @default rules.maxDiffs (100) */
   maxDiffs?: number
+  /** when given, receives the primary's and the candidate's node of each difference returned (null on a side without one), two per difference */
+  nodes?: Array<JsonNode | null>
 }
 
 class Step {
@@ -283,6 +285,8 @@ export const PAIRING_STEPS = 250_000
 // the counting walks of pairByDifferences (which pair nested unordered arrays in order).
 let pairingSteps = 0
 let counting = false
+/** where the nodes of reported differences go (DiffLimits.nodes), for one jsonDiff call */
+let nodesOut: Array<JsonNode | null> | null = null
 
 /**
  * Pairs leftovers greedily by the fewest differences under the rules beneath (cheapest pair
@@ -403,7 +407,10 @@ function walk (root: Step, rules: CompiledRules, maxDiffs: number, diffs: Differ
         return diffs === null ? found : -2
       }
       found++
-      diffs?.push({ path: pathOf(s), kind })
+      if (diffs !== null) {
+        diffs.push({ path: pathOf(s), kind })
+        nodesOut?.push(s.a, s.b)
+      }
     }
     for (let k = pending.length - 1; k >= 0; k--) stack.push(pending[k])
     pending.length = 0
@@ -424,8 +431,13 @@ export function jsonDiff (a: JsonNode, b: JsonNode, rules: CompiledRules = DEFAU
   const maxDiffs = limits.maxDiffs ?? rules.maxDiffs
   const diffs: Difference[] = []
   pairingSteps = PAIRING_STEPS
-  const found = walk(new Step(a, b, null, null, -1, rules.rootActive, null), rules, maxDiffs, diffs)
-  return { diffs, truncated: found === -2 }
+  nodesOut = limits.nodes ?? null
+  try {
+    const found = walk(new Step(a, b, null, null, -1, rules.rootActive, null), rules, maxDiffs, diffs)
+    return { diffs, truncated: found === -2 }
+  } finally {
+    nodesOut = null
+  }
 }
 
 /**

@@ -384,11 +384,14 @@ export class Redactor {
     return cut(redactText(head()), maxChars, whole)
   }
 
-  /** Canonical JSON text of a tree with secret values replaced; stops after about `maxChars`. */
-  render (node: JsonNode, maxChars: number): string {
+  /**
+   * Canonical JSON text of a tree with secret values replaced; stops after about `maxChars`.
+   * @param active the configured paths active at `node` @default the root's
+   */
+  render (node: JsonNode, maxChars: number, active: readonly PathNode[] = this.root): string {
     const parts: string[] = []
     let size = 0
-    const stack: Array<{ node: JsonNode, active: readonly PathNode[], k: number, secret: boolean }> = [{ node, active: this.root, k: -1, secret: false }]
+    const stack: Array<{ node: JsonNode, active: readonly PathNode[], k: number, secret: boolean }> = [{ node, active, k: -1, secret: false }]
     const push = (s: string) => { parts.push(s); size += s.length }
     while (stack.length > 0) {
       if (size > maxChars) break
@@ -420,4 +423,40 @@ export class Redactor {
     }
     return parts.join('')
   }
+
+  /**
+   * The value at a differing path, redacted as it is inside the rendered body: a placeholder when
+   * a key on the way is a secret name or a configured path covers it, card numbers replaced
+   * beneath. Array steps count as any index (an element of an unordered array may sit at another
+   * index on the other side): a configured path naming one index redacts that member of every
+   * element here, never less than the body shows. Cut at `maxChars` (the text is then not JSON).
+   * @param steps member names and array indices from the root to the node
+   */
+  value (node: JsonNode, steps: ReadonlyArray<string | number>, maxChars: number): { text: string, truncated: boolean } {
+    let active: readonly PathNode[] = this.root
+    let secret = false
+    for (const step of steps) {
+      if (typeof step === 'string') {
+        active = stepRules(active, step, -1)
+        if (isSecretField(step)) secret = true
+      } else {
+        active = anyIndex(active)
+      }
+      if (isIgnored(active)) secret = true
+      if (secret) break
+    }
+    if (secret) return { text: JSON.stringify(placeholder(secretText(node))), truncated: false }
+    const text = this.render(node, maxChars + 1, active)
+    return text.length > maxChars ? { text: text.slice(0, maxChars), truncated: true } : { text, truncated: false }
+  }
+}
+
+/** The configured paths active at an element of an array, whatever its index (every index a path names, and `[*]`). */
+function anyIndex (active: readonly PathNode[]): readonly PathNode[] {
+  const out: PathNode[] = [...stepRules(active, null, -1)]
+  for (const node of active) {
+    if (node.indices === null) continue
+    for (const i of node.indices.keys()) for (const n of stepRules([node], null, i)) if (!out.includes(n)) out.push(n)
+  }
+  return out
 }

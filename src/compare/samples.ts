@@ -10,9 +10,71 @@ import { randomUUID } from 'node:crypto'
 export interface SampleSide {
   status: number
   headers: Record<string, string>
+  /** redacted text: the JSON rendering of a JSON body (see bodyJson), a form, or a one-line description */
   body: string
+  /** the body is a JSON body rendered as canonical JSON text (possibly cut, see bodyTruncated) */
+  bodyJson?: boolean
   bodyTruncated: boolean
   durationMs: number
+}
+
+/** A value at a differing path, as stored: redacted JSON text, cut at a bound. */
+export interface StoredValue {
+  text: string
+  truncated: boolean
+}
+
+/**
+ * One difference of a stored sample: where, what kind, and the values each side has there
+ * (null: the side has nothing at that path; absent: no value was kept, e.g. a non-JSON body).
+ */
+export interface SampleDiff {
+  path: string
+  kind: string
+  primary?: StoredValue | null
+  candidate?: StoredValue | null
+}
+
+/** A stored value as the API shows it: the JSON value when its text is whole and reads back exactly, the text otherwise. */
+export type ValueView = { json: unknown } | { text: string, truncated: boolean }
+
+/**
+ * The JSON value of redacted JSON text, when the text is whole and the value prints back to the
+ * same text (numbers beyond double precision, or integer-like keys that JavaScript reorders,
+ * would not): exact, or not at all.
+ */
+export function exactJson (text: string): { value: unknown } | null {
+  try {
+    const value: unknown = JSON.parse(text)
+    return JSON.stringify(value) === text ? { value } : null
+  } catch {
+    return null
+  }
+}
+
+/** A stored value for the API (see {@link ValueView}). */
+export function valueView (v: StoredValue): ValueView {
+  const exact = v.truncated ? null : exactJson(v.text)
+  return exact === null ? { text: v.text, truncated: v.truncated } : { json: exact.value }
+}
+
+/** A stored difference for the API: its values as {@link ValueView}s. */
+export function diffView (d: SampleDiff): Record<string, unknown> {
+  const out: Record<string, unknown> = { path: d.path, kind: d.kind }
+  if (d.primary !== undefined) out.primary = d.primary === null ? null : valueView(d.primary)
+  if (d.candidate !== undefined) out.candidate = d.candidate === null ? null : valueView(d.candidate)
+  return out
+}
+
+/**
+ * One side for the API: a JSON body as JSON (`bodyKind: 'json'`) when it is whole and exact; a
+ * cut JSON body, a form or a description as a string (`bodyKind: 'text'`), `bodyTruncated` saying
+ * whether it was cut at compare.samples.maxBodyChars.
+ */
+export function sideView (side: SampleSide): Record<string, unknown> {
+  const { body, bodyJson, ...rest } = side
+  const exact = bodyJson === true && !side.bodyTruncated ? exactJson(body) : null
+  return exact === null ? { ...rest, body, bodyKind: 'text' } : { ...rest, body: exact.value, bodyKind: 'json' }
 }
 
 /** A stored example of a mismatch. */
@@ -26,13 +88,16 @@ export class Sample {
   requestId: string
   at: string
   outcome: string
-  diffs: Array<{ path: string, kind: string }>
+  diffs: SampleDiff[]
   primary: SampleSide
   candidate: SampleSide
+  /** sha256 of each side's canonical JSON body (of its bytes when not JSON), when computed */
+  primaryHash: string | null
+  candidateHash: string | null
   bytes: number
 
   constructor (signature: string, route: string, method: string, path: string, requestId: string, outcome: string,
-    diffs: Array<{ path: string, kind: string }>, primary: SampleSide, candidate: SampleSide) {
+    diffs: SampleDiff[], primary: SampleSide, candidate: SampleSide, hashes: { primary: string | null, candidate: string | null } = { primary: null, candidate: null }) {
     this.id = randomUUID()
     this.signature = signature
     this.route = route
@@ -44,6 +109,8 @@ export class Sample {
     this.diffs = diffs
     this.primary = primary
     this.candidate = candidate
+    this.primaryHash = hashes.primary
+    this.candidateHash = hashes.candidate
     this.bytes = 512 + primary.body.length * 2 + candidate.body.length * 2 + JSON.stringify(diffs).length * 2 +
       JSON.stringify(primary.headers).length * 2 + JSON.stringify(candidate.headers).length * 2
   }
@@ -159,6 +226,25 @@ export class SampleStore {
   /** One sample by id. */
   get (id: string): Sample | undefined {
     return this.#byId.get(id)
+  }
+
+  /** One sample by id as the API shows it: bodies as JSON when they are, differences with their values (see {@link sideView}, {@link diffView}). */
+  view (id: string): Record<string, unknown> | undefined {
+    const s = this.#byId.get(id)
+    if (s === undefined) return undefined
+    return {
+      id: s.id,
+      signature: s.signature,
+      route: s.route,
+      method: s.method,
+      path: s.path,
+      requestId: s.requestId,
+      at: s.at,
+      outcome: s.outcome,
+      diffs: s.diffs.map(diffView),
+      primary: { ...sideView(s.primary), hash: s.primaryHash },
+      candidate: { ...sideView(s.candidate), hash: s.candidateHash }
+    }
   }
 
   /** Signatures, most recently seen first, with their counts and sample summaries. */

@@ -1,6 +1,7 @@
 /* The gate's evidence and answers for one process: rolling outcome counts and latency histograms in, verdicts and route reports out. */
 import { LatencyHistograms, type Target } from '../stats/latency.ts'
-import { RollingWindow, type Counter } from '../stats/window.ts'
+import { type MirrorDecision } from '../mirror/types.ts'
+import { COUNTERS, RollingWindow, type Counter } from '../stats/window.ts'
 import { evaluateGate, parseWindow } from './gate.ts'
 import { collectGateInput } from './input.ts'
 import { type GateConfig, type GateResult } from './types.ts'
@@ -22,6 +23,32 @@ export interface RouteReport {
   candidate: { count: number, p50Ms: number, p95Ms: number, p99Ms: number }
 }
 
+/** Every mirror decision, as paritygate_mirror_decisions_total labels them. */
+export const DECISIONS = ['mirrored', 'sampled_out', 'unsafe_method', 'body_too_large', 'overloaded', 'circuit_open', 'disabled', 'shutdown'] as const satisfies readonly MirrorDecision[]
+
+/** Time series of `GET /api/v1/history`: oldest point first; a point is the bucket starting at `start + k * stepMs`. */
+export interface HistoryReport {
+  window: string
+  route: string | null
+  /** the outcome and decision series: one point per 10 s bucket (or per group of buckets, at most 360 points) */
+  start: number
+  stepMs: number
+  /** requests seen by the mirror (every decision), mirrored, each outcome, dropped, errors, serverErrors */
+  counts: Record<'requests' | Counter, number[]>
+  /** mismatch / (match + mismatch + noise) per point, null where nothing was compared */
+  mismatchRatio: Array<number | null>
+  /** the mismatch budget, for the chart's line */
+  mismatchBudget: number
+  decisions: Record<MirrorDecision, number[]>
+  /** latency percentiles per latency bucket (30 s) */
+  latency: {
+    start: number
+    stepMs: number
+    primary: { count: number[], p50Ms: number[], p95Ms: number[], p99Ms: number[] }
+    candidate: { count: number[], p50Ms: number[], p95Ms: number[], p99Ms: number[] }
+  }
+}
+
 /** Errors in the gate settings that the schema cannot see (a default window longer than the kept one). */
 export function checkGateSettings (gate: { window: string, maxWindow: string }): string[] {
   try {
@@ -41,6 +68,8 @@ export function checkGateSettings (gate: { window: string, maxWindow: string }):
 export interface ParitySink {
   count: (route: string, kind: Counter, version?: string | null) => void
   time: (route: string, target: Target, micros: number, version?: string | null) => void
+  /** a mirror decision (for the history of decisions); absent where nobody keeps it */
+  decision?: (route: string, decision: MirrorDecision) => void
   /**
    * A candidate answer of this version was captured (before its comparison): may start fresh
    * windows. `stale` when it is an earlier build's answer (not evidence); void when not known here.
@@ -61,6 +90,8 @@ const MAX_EARLIER_ROUTES = 1000
 /** Outcome windows plus latency histograms, and the gate over them. */
 export class ParityStats implements ParitySink {
   readonly window: RollingWindow
+  /** mirror decisions per route, for their history */
+  readonly decisions: RollingWindow<MirrorDecision>
   readonly latency: LatencyHistograms
   #settings: ParitySettings
   #maxWindowMs: number
@@ -77,6 +108,7 @@ export class ParityStats implements ParitySink {
     this.#now = now
     this.#maxWindowMs = parseWindow(settings.maxWindow, 24 * 3_600_000)
     this.window = new RollingWindow({ maxWindowMs: this.#maxWindowMs, bucketMs: Math.min(10_000, this.#maxWindowMs), maxRoutes: settings.maxRoutes, now })
+    this.decisions = new RollingWindow({ maxWindowMs: this.#maxWindowMs, bucketMs: Math.min(10_000, this.#maxWindowMs), maxRoutes: settings.maxRoutes, now, counters: DECISIONS })
     this.latency = new LatencyHistograms({ maxWindowMs: this.#maxWindowMs, bucketMs: Math.min(30_000, this.#maxWindowMs), maxRoutes: settings.maxRoutes, now })
     this.#since = now()
     this.#versions = new VersionTracker()
@@ -103,6 +135,49 @@ export class ParityStats implements ParitySink {
   time (route: string, target: Target, micros: number, version?: string | null): void {
     if (this.#versions.isStale(version)) return
     this.latency.record(route, target, micros)
+  }
+
+  decision (route: string, decision: MirrorDecision): void {
+    this.decisions.record(route, decision)
+  }
+
+  /** `decision` times `n` (the batches of a worker group); an unknown decision is ignored. */
+  addDecisions (route: string, decision: string, n: number): void {
+    if ((DECISIONS as readonly string[]).includes(decision)) this.decisions.add(route, decision as MirrorDecision, n)
+  }
+
+  /**
+   * Time series over a window, for a route or for all: counts, the mismatch ratio, mirror
+   * decisions per 10 s bucket, latency percentiles per 30 s bucket; bounded in points.
+   * @throws TypeError on a bad window
+   */
+  history (windowText?: string, route: string | null = null): HistoryReport {
+    const window = windowText ?? this.#settings.window
+    const ms = this.windowMs(window)
+    const outcomes = this.window.series(ms, route)
+    const decisions = this.decisions.series(ms, route)
+    const points = outcomes.counts.match.length
+    const requests = new Array<number>(points).fill(0)
+    for (const d of DECISIONS) for (let k = 0; k < points; k++) requests[k] += decisions.counts[d][k]
+    const mismatchRatio = outcomes.counts.match.map((m, k) => {
+      const compared = m + outcomes.counts.mismatch[k] + outcomes.counts.noise[k]
+      return compared === 0 ? null : outcomes.counts.mismatch[k] / compared
+    })
+    const counts = { requests } as HistoryReport['counts']
+    for (const c of COUNTERS) counts[c] = outcomes.counts[c]
+    const { start, stepMs, ...primary } = this.latency.series(ms, route, 'primary')
+    const { start: _start, stepMs: _stepMs, ...candidate } = this.latency.series(ms, route, 'candidate')
+    return {
+      window,
+      route,
+      start: outcomes.start,
+      stepMs: outcomes.stepMs,
+      counts,
+      mismatchRatio,
+      mismatchBudget: this.#settings.mismatchBudget,
+      decisions: decisions.counts as HistoryReport['decisions'],
+      latency: { start, stepMs, primary, candidate }
+    }
   }
 
   /**
@@ -179,6 +254,7 @@ export class ParityStats implements ParitySink {
       this.#earlier.add(route)
     }
     this.window.reset()
+    this.decisions.reset()
     this.latency.reset()
     this.#since = this.#now()
   }

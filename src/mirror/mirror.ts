@@ -4,7 +4,6 @@ import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { type Dispatcher, type Pool } from 'undici'
 import { type FrozenConfig } from '../config/index.ts'
-import { completeWithoutBody } from '../connector.ts'
 import { DeadlineList, WithDeadline } from '../deadlines.ts'
 import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
@@ -251,7 +250,6 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   }
 
   onError (err: Error): void {
-    if (this.abortReason === null && completeWithoutBody(err, this.candidate.status)) { this.finishCandidate(null); return }
     this.finishCandidate(this.abortReason?.reason ?? candidateErrorReason(err))
   }
 
@@ -344,7 +342,7 @@ class SecondaryExchange extends WithDeadline implements Dispatcher.DispatchHandl
   }
 
   onComplete (): void { this.finish(null) }
-  onError (err: Error): void { this.finish(completeWithoutBody(err, this.response.status) ? null : candidateErrorReason(err)) }
+  onError (err: Error): void { this.finish(candidateErrorReason(err)) }
 
   finish (error: string | null): void {
     if (this.done) return

@@ -253,6 +253,36 @@ export class LatencyHistograms {
     return { count, valuesMs: wanted.map((p) => toMs(histogram.getValueAtPercentile(p))) }
   }
 
+  /**
+   * p50, p95 and p99 of one target bucket by bucket over the last `windowMs`, oldest first, for
+   * one route or overall: at most `maxPoints` points (a longer window merges neighbouring buckets).
+   * @throws {RangeError} when windowMs is out of range
+   */
+  series (windowMs: number, route: string | null | undefined, target: Target, maxPoints = 360): { start: number, stepMs: number, count: number[], p50Ms: number[], p95Ms: number[], p99Ms: number[] } {
+    if (!(windowMs > 0 && windowMs <= this.maxWindowMs)) {
+      throw new RangeError(`LatencyHistograms: windowMs must be in (0, ${this.maxWindowMs}], got ${windowMs}`)
+    }
+    const n = Math.ceil(windowMs / this.bucketMs)
+    const group = Math.ceil(n / maxPoints)
+    const points = Math.ceil(n / group)
+    const current = Math.floor(this.#now() / this.bucketMs)
+    const first = current - points * group + 1
+    const out = { start: first * this.bucketMs, stepMs: group * this.bucketMs, count: [] as number[], p50Ms: [] as number[], p95Ms: [] as number[], p99Ms: [] as number[] }
+    const key = route == null ? ALL_ROUTES : route
+    const series = key !== ALL_ROUTES && !this.#routes.has(key) ? undefined : this.#byTarget(target)?.get(key)
+    const scratch = this.#scratch
+    for (let p = 0; p < points; p++) {
+      scratch.reset()
+      series?.addTo(scratch, first + (p + 1) * group - 1, group)
+      const count = scratch.totalCount
+      out.count.push(count)
+      out.p50Ms.push(count === 0 ? 0 : toMs(scratch.getValueAtPercentile(50)))
+      out.p95Ms.push(count === 0 ? 0 : toMs(scratch.getValueAtPercentile(95)))
+      out.p99Ms.push(count === 0 ? 0 : toMs(scratch.getValueAtPercentile(99)))
+    }
+    return out
+  }
+
   /** Route names seen since the last reset (`other` included once used). */
   routes (): string[] {
     return [...this.#routes]

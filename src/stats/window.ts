@@ -20,7 +20,7 @@ export type WindowCounts = Record<Counter, number>
 /** Route name that collects every route beyond `maxRoutes`. */
 export const OTHER_ROUTE = 'other'
 
-export interface RollingWindowOptions {
+export interface RollingWindowOptions<C extends string = Counter> {
   /** Width of one time bucket in ms; a window is a whole number of buckets. @default 10_000 */
   bucketMs?: number
   /** Longest window that can be queried, in ms; sizes the ring. @default 3_600_000 (1 h) */
@@ -29,10 +29,19 @@ export interface RollingWindowOptions {
   maxRoutes?: number
   /** Clock in ms since the epoch, injectable for tests. @default Date.now */
   now?: () => number
+  /** What is counted (the mirror decisions keep a window of their own). @default COUNTERS */
+  counters?: readonly C[]
 }
 
-const FIELDS = COUNTERS.length
-const FIELD_INDEX: ReadonlyMap<string, number> = new Map(COUNTERS.map((name, i) => [name, i]))
+/** Most points of a {@link RollingWindow.series} (longer windows sum neighbouring buckets into one point). */
+export const MAX_SERIES_POINTS = 360
+
+/** Counts per time bucket, oldest first: `start` is the first point's start (ms since the epoch), each point covers `stepMs`. */
+export interface WindowSeries {
+  start: number
+  stepMs: number
+  counts: Record<string, number[]>
+}
 const TOTAL_ROW = 0
 const OTHER_ROW = 1
 const FIRST_ROUTE_ROW = 2
@@ -62,12 +71,15 @@ function positiveInteger (name: string, value: number): number {
  * Memory: one `Float64Array` of `(maxRoutes + 2) * 9` numbers per touched slot, allocated on
  * first use (about 7.3 KB with the defaults, at most 360 slots: about 2.6 MB).
  */
-export class RollingWindow {
+export class RollingWindow<C extends string = Counter> {
   readonly bucketMs: number
   readonly maxWindowMs: number
   readonly maxRoutes: number
+  readonly counters: readonly C[]
   #now: () => number
   #slots: number
+  #fields: number
+  #index: ReadonlyMap<string, number>
   #epochs: Float64Array
   #buckets: Array<Float64Array | null>
   #routeRows: Map<string, number>
@@ -77,10 +89,13 @@ export class RollingWindow {
    * @param options see {@link RollingWindowOptions}
    * @throws {TypeError} when an option is not a positive integer
    */
-  constructor (options: RollingWindowOptions = {}) {
+  constructor (options: RollingWindowOptions<C> = {}) {
     this.bucketMs = positiveInteger('bucketMs', options.bucketMs ?? 10_000)
     this.maxWindowMs = positiveInteger('maxWindowMs', options.maxWindowMs ?? 3_600_000)
     this.maxRoutes = positiveInteger('maxRoutes', options.maxRoutes ?? 100)
+    this.counters = options.counters ?? (COUNTERS as readonly string[] as readonly C[])
+    this.#fields = this.counters.length
+    this.#index = new Map(this.counters.map((name, i) => [name, i]))
     this.#now = options.now ?? Date.now
     this.#slots = Math.ceil(this.maxWindowMs / this.bucketMs)
     this.#epochs = new Float64Array(this.#slots).fill(-1)
@@ -96,7 +111,7 @@ export class RollingWindow {
    * @param now event time in ms since the epoch
    * @default now the clock given to the constructor
    */
-  record (route: string, kind: Counter, now: number = this.#now()): void {
+  record (route: string, kind: C, now: number = this.#now()): void {
     this.add(route, kind, 1, now)
   }
 
@@ -109,15 +124,15 @@ export class RollingWindow {
    * @param now event time in ms since the epoch
    * @default now the clock given to the constructor
    */
-  add (route: string, kind: Counter, count: number, now: number = this.#now()): void {
-    const field = FIELD_INDEX.get(kind)
+  add (route: string, kind: C, count: number, now: number = this.#now()): void {
+    const field = this.#index.get(kind)
     if (field === undefined) throw new TypeError(`RollingWindow: unknown counter ${String(kind)}`)
     if (!(count > 0)) return
     const bucket = this.#bucketFor(Math.floor(now / this.bucketMs))
     if (bucket === null) return
     const row = this.#rowFor(route)
-    bucket[TOTAL_ROW * FIELDS + field] += count
-    bucket[row * FIELDS + field] += count
+    bucket[TOTAL_ROW * this.#fields + field] += count
+    bucket[row * this.#fields + field] += count
   }
 
   /**
@@ -127,20 +142,52 @@ export class RollingWindow {
    * @default route undefined (overall)
    * @throws {RangeError} when windowMs is out of range
    */
-  snapshot (windowMs: number, route?: string | null): WindowCounts {
+  snapshot (windowMs: number, route?: string | null): Record<C, number> {
     const n = this.#windowBuckets(windowMs)
-    const counts = emptyCounts()
-    const row = route == null ? TOTAL_ROW : this.#routeRows.get(route) ?? (route === OTHER_ROUTE ? OTHER_ROW : -1)
+    const counts = Object.fromEntries(this.counters.map((c) => [c, 0])) as Record<C, number>
+    const row = this.#row(route)
     if (row < 0) return counts
     const current = Math.floor(this.#now() / this.bucketMs)
     for (let i = 0; i < this.#slots; i++) {
       const epoch = this.#epochs[i]
       const bucket = this.#buckets[i]
       if (bucket === null || epoch > current || epoch <= current - n) continue
-      const base = row * FIELDS
-      for (let f = 0; f < FIELDS; f++) counts[COUNTERS[f]] += bucket[base + f]
+      const base = row * this.#fields
+      for (let f = 0; f < this.#fields; f++) counts[this.counters[f]] += bucket[base + f]
     }
     return counts
+  }
+
+  /**
+   * The counts of the last `windowMs` bucket by bucket, oldest first, for one route or overall:
+   * at most {@link MAX_SERIES_POINTS} points (a longer window sums neighbouring buckets).
+   * @throws {RangeError} when windowMs is out of range
+   */
+  series (windowMs: number, route?: string | null): WindowSeries {
+    const n = this.#windowBuckets(windowMs)
+    const group = Math.ceil(n / MAX_SERIES_POINTS)
+    const points = Math.ceil(n / group)
+    const current = Math.floor(this.#now() / this.bucketMs)
+    const first = current - points * group + 1
+    const counts: Record<string, number[]> = {}
+    for (const c of this.counters) counts[c] = new Array<number>(points).fill(0)
+    const row = this.#row(route)
+    if (row >= 0) {
+      for (let i = 0; i < this.#slots; i++) {
+        const epoch = this.#epochs[i]
+        const bucket = this.#buckets[i]
+        if (bucket === null || epoch > current || epoch < first) continue
+        const p = Math.floor((epoch - first) / group)
+        const base = row * this.#fields
+        for (let f = 0; f < this.#fields; f++) counts[this.counters[f]][p] += bucket[base + f]
+      }
+    }
+    return { start: first * this.bucketMs, stepMs: group * this.bucketMs, counts }
+  }
+
+  /** The row of a route (the total row for none), -1 for a route never seen. */
+  #row (route: string | null | undefined): number {
+    return route == null ? TOTAL_ROW : this.#routeRows.get(route) ?? (route === OTHER_ROUTE ? OTHER_ROW : -1)
   }
 
   /** Route names seen since the last reset, in first-seen order (`other` included once used). */
@@ -172,7 +219,7 @@ export class RollingWindow {
     if (held > epoch) return null // a newer bucket owns the slot: this event is too old to keep
     let bucket = this.#buckets[slot]
     if (bucket === null) {
-      bucket = new Float64Array((this.maxRoutes + FIRST_ROUTE_ROW) * FIELDS)
+      bucket = new Float64Array((this.maxRoutes + FIRST_ROUTE_ROW) * this.#fields)
       this.#buckets[slot] = bucket
     } else if (held !== epoch) {
       bucket.fill(0)

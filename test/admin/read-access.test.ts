@@ -1,4 +1,4 @@
-/* Who may read samples and the effective config: the token when one is set, loopback when none is; probes, metrics and the gate stay open. */
+/* Who may read samples, field values and the effective config: the token when one is set, loopback when none is; probes, metrics, the gate and the page stay open. */
 import { ok, strictEqual } from 'node:assert/strict'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -12,8 +12,8 @@ import { startProxy } from '../helpers/proxy.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 
 const TOKEN = 'tok-read-123'
-const GUARDED = ['/api/v1/config', '/api/v1/mismatches', '/api/v1/mismatches/no-such-id']
-const OPEN = ['/healthz/live', '/healthz/ready', '/metrics', '/api/v1/gate', '/api/v1/routes', '/api/v1/mirror', '/api/v1/noise', '/api/v1/fields']
+const GUARDED = ['/api/v1/config', '/api/v1/mismatches', '/api/v1/mismatches/no-such-id', '/api/v1/fields']
+const OPEN = ['/healthz/live', '/healthz/ready', '/metrics', '/api/v1/gate', '/api/v1/routes', '/api/v1/mirror', '/api/v1/noise', '/api/v1/history']
 
 test('access should take the token whatever the peer when one is set, and loopback peers only when none is', () => {
   strictEqual(access(TOKEN, `Bearer ${TOKEN}`, '10.1.2.3'), 'allowed')
@@ -27,7 +27,7 @@ test('access should take the token whatever the peer when one is set, and loopba
   strictEqual(access(null, `Bearer ${TOKEN}`, '10.1.2.3'), 'forbidden', 'no token set: a token given proves nothing')
   strictEqual(access(null, undefined, '::ffff:10.1.2.3'), 'forbidden')
   strictEqual(access(null, undefined, undefined), 'forbidden')
-  ok(GUARDED_READS.has('/api/v1/mismatches/:id') && !GUARDED_READS.has('/api/v1/gate'))
+  ok(GUARDED_READS.has('/api/v1/mismatches/:id') && GUARDED_READS.has('/api/v1/fields') && !GUARDED_READS.has('/api/v1/gate'))
 })
 
 async function withSample (t: Parameters<typeof startProxy>[0], adminToken?: string) {
@@ -66,7 +66,10 @@ test('samples and the effective config should need the token over a real socket 
   strictEqual((await request(`${proxy.admin}/api/v1/mismatches`, { headers: auth })).statusCode, 200)
   const sample = await request(`${proxy.admin}/api/v1/mismatches/${id}`, { headers: auth })
   strictEqual(sample.statusCode, 200)
-  ok((await sample.body.text()).includes('\\"v\\":1'), 'the sample itself')
+  ok((await sample.body.text()).includes('"v":1'), 'the sample itself')
+  const fields = await request(`${proxy.admin}/api/v1/fields`, { headers: auth })
+  strictEqual(fields.statusCode, 200)
+  ok((await fields.body.text()).includes('"json":1'), 'fields show example values to the token holder')
   strictEqual((await request(`${proxy.admin}/api/v1/mismatches/no-such-id`, { headers: auth })).statusCode, 404)
   for (const path of OPEN) {
     const res = await request(`${proxy.admin}${path}`)
@@ -137,7 +140,7 @@ test('the admin port of a --workers group should guard samples and config the sa
     if (id === '') await sleep(20)
   }
   ok(id !== '', 'the group stored a sample')
-  for (const path of ['/api/v1/config', '/api/v1/mismatches', `/api/v1/mismatches/${id}`]) {
+  for (const path of ['/api/v1/config', '/api/v1/fields', '/api/v1/mismatches', `/api/v1/mismatches/${id}`]) {
     const res = await request(`${admin}${path}`)
     await res.body.dump()
     strictEqual(res.statusCode, 401, path)

@@ -253,13 +253,16 @@ for (const [mode, compare] of [['on the main thread', { workers: 0 }], ['in a co
     strictEqual(hits.length, 0, hits.join('\n'))
 
     // Not vacuous: samples of every kind were stored, with placeholders where the secrets were and the rest intact.
-    const samples = all.filter(([where]) => where.startsWith('/api/v1/mismatches/')).map(([, text]) => JSON.parse(text) as { route: string, path: string, primary: { headers: Record<string, string>, body: string }, candidate: { body: string } })
+    const samples = all.filter(([where]) => where.startsWith('/api/v1/mismatches/')).map(([, text]) => JSON.parse(text) as { route: string, path: string, diffs: Array<{ primary?: unknown, candidate?: unknown }>, primary: { headers: Record<string, string>, body: string }, candidate: { body: string } })
     const byRoute = new Map(samples.map((s) => [s.route, s]))
     for (const target of TARGETS) ok(byRoute.has(target.route), `a sample of ${target.route}`)
     const json = byRoute.get('GET /json')
     ok(json !== undefined)
-    ok(json.candidate.body.includes('"side":"v2"') && json.candidate.body.includes('plain words stay'), json.candidate.body)
-    ok(json.candidate.body.includes('[redacted:'), json.candidate.body)
+    // A JSON body comes back as JSON (its redacted rendering parsed), not as a string.
+    const jsonBody = JSON.stringify(json.candidate.body)
+    ok(typeof json.candidate.body === 'object' && jsonBody.includes('"side":"v2"') && jsonBody.includes('plain words stay'), jsonBody)
+    ok(jsonBody.includes('[redacted:'), jsonBody)
+    ok(json.diffs.some((d) => d.primary !== undefined || d.candidate !== undefined), 'differences carry their (redacted) values')
     strictEqual(json.primary.headers['x-side'], 'v1')
     // One placeholder per secret in the whole process: a comparison worker hashes under the main thread's key.
     strictEqual(json.primary.headers['x-auth-token'], placeholder(S.resAuthToken))

@@ -32,9 +32,9 @@ test('comparison should count match and mismatch with the field-level difference
   strictEqual(list.signatures[0].seen, 4)
   ok(list.signatures[0].samples.every((s) => !s.path.includes('t0p-secret')), 'query values redacted')
   const sample = await (await request(`${proxy.admin}/api/v1/mismatches/${list.signatures[0].samples[0].id}`)).body.json() as Record<string, any>
-  deepStrictEqual(sample.diffs, [{ path: '$.price', kind: 'changed' }])
-  strictEqual(JSON.parse(sample.primary.body).price, 10)
-  strictEqual(JSON.parse(sample.candidate.body).price, 11)
+  deepStrictEqual(sample.diffs, [{ path: '$.price', kind: 'changed', primary: { json: 10 }, candidate: { json: 11 } }])
+  strictEqual(sample.primary.body.price, 10)
+  strictEqual(sample.candidate.body.price, 11)
   strictEqual((await request(`${proxy.admin}/api/v1/mismatches/nope`)).statusCode, 404)
   strictEqual((await request(`${proxy.admin}/api/v1/mismatches?limit=0`)).statusCode, 400)
 })
