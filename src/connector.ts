@@ -83,3 +83,12 @@ export function upstreamConnector (connectTimeoutMs: number): buildConnector.con
     callback(...args)
   })
 }
+
+/**
+ * undici checks a response's Content-Length against its body even on a 204 or 304, which carry
+ * no body whatever Content-Length says (RFC 9110 §8.6: a 304 may announce the representation's
+ * length). True for that complaint: the answer is complete.
+ */
+export function completeWithoutBody (err: Error & { code?: string }, status: number): boolean {
+  return err.code === 'UND_ERR_RES_CONTENT_LENGTH_MISMATCH' && (status === 204 || status === 304)
+}

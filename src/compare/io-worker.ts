@@ -3,6 +3,7 @@
  * (mirror.offloadFromBytes), so that their bytes never pass through the event loop that serves
  * users, and hands each body straight to a comparison worker over a port of its own.
  */
+import { completeWithoutBody } from '../connector.ts'
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { type Dispatcher, type Pool } from 'undici'
 import { candidateErrorReason, MirrorAbort } from '../mirror/errors.ts'
@@ -106,7 +107,7 @@ class Exchange implements Dispatcher.DispatchHandler {
   }
 
   onComplete (): void { this.#finish(null) }
-  onError (err: Error): void { this.#finish(this.reason ?? candidateErrorReason(err)) }
+  onError (err: Error): void { this.#finish(this.reason ?? (completeWithoutBody(err, this.capture.status) ? null : candidateErrorReason(err))) }
 
   #finish (error: CandidateErrorReason | null): void {
     if (this.done) return

@@ -4,6 +4,7 @@ import { performance } from 'node:perf_hooks'
 import { Readable } from 'node:stream'
 import { type Dispatcher, type Pool } from 'undici'
 import { type FrozenConfig } from '../config/index.ts'
+import { completeWithoutBody } from '../connector.ts'
 import { DeadlineList, WithDeadline } from '../deadlines.ts'
 import { CircuitBreaker } from './breaker.ts'
 import { LagMonitor } from './lag.ts'
@@ -250,6 +251,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   }
 
   onError (err: Error): void {
+    if (this.abortReason === null && completeWithoutBody(err, this.candidate.status)) { this.finishCandidate(null); return }
     this.finishCandidate(this.abortReason?.reason ?? candidateErrorReason(err))
   }
 
@@ -342,7 +344,7 @@ class SecondaryExchange extends WithDeadline implements Dispatcher.DispatchHandl
   }
 
   onComplete (): void { this.finish(null) }
-  onError (err: Error): void { this.finish(candidateErrorReason(err)) }
+  onError (err: Error): void { this.finish(completeWithoutBody(err, this.response.status) ? null : candidateErrorReason(err)) }
 
   finish (error: string | null): void {
     if (this.done) return

@@ -6,6 +6,7 @@ import { type Socket } from 'node:net'
 import { type Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
 import { errors, type Dispatcher } from 'undici'
+import { completeWithoutBody } from '../connector.ts'
 import { type DeadlineList, WithDeadline } from '../deadlines.ts'
 import {
   PARITYGATE_ERR_BAD_FRAMING, PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_CLIENT_TIMEOUT, PARITYGATE_ERR_METHOD_UNSUPPORTED,
@@ -406,6 +407,7 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
   onError (err: Error & { code?: string }): void {
     this.deadlineList?.remove(this)
     if (this.done) return
+    if (completeWithoutBody(err, this.status)) { this.onComplete(); return }
     const res = this.res
     if (this.chunks !== null && !res.headersSent && !res.destroyed && this.writeHead(this.responseHeaders as string[])) {
       // Cut short while buffering a small body: the client gets what a direct call gives, headers and
