@@ -18,7 +18,10 @@ COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
 COPY --from=build /app/dist ./dist
 COPY config ./config
-USER node
+# The image's node user by number (uid 1000, gid 1000 in the official node images): with
+# `runAsNonRoot: true` the kubelet refuses a named user it cannot check ("image has non-numeric
+# user (node), cannot verify user is non-root"); config/k8s and config/argo also set runAsUser.
+USER 1000:1000
 # 8000: the proxy listener; 9000: the admin listener (health, metrics, gate API)
 EXPOSE 8000 9000
 HEALTHCHECK --interval=10s --timeout=3s --start-period=5s --retries=3 CMD ["node", "dist/cli.js", "healthcheck"]

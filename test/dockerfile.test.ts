@@ -21,7 +21,12 @@ test('Dockerfile should be multi-stage on an LTS Node image, non-root, with port
     const major = Number(/node:(\d+)/.exec(from)?.[1])
     ok(major >= 22 && major % 2 === 0, `${from}: an even (LTS) Node line`)
   }
-  ok(lines.includes('USER node'), 'runs as the unprivileged node user')
+  // the kubelet checks runAsNonRoot only against a numeric user: a name (USER node) makes it refuse the pod
+  const users = lines.filter((l) => l.startsWith('USER '))
+  const user = users.at(-1)
+  match(user ?? '', /^USER \d+:\d+$/, `the final USER should be numeric uid:gid, not ${user}`)
+  strictEqual(user, 'USER 1000:1000', 'the node images\' node user (uid 1000, gid 1000)')
+  ok(lines.lastIndexOf(user as string) > lines.lastIndexOf(froms[1]), 'the runtime stage sets the user')
   ok(lines.includes('EXPOSE 8000 9000'))
   ok(lines.includes('ENTRYPOINT ["node", "--max-semi-space-size=32", "--single-threaded-gc", "dist/cli.js"]'))
   match(dockerfile, /HEALTHCHECK .*CMD \["node", "dist\/cli\.js", "healthcheck"\]/)
