@@ -42,9 +42,9 @@ async function drive (proxy: StartedProxy, count: number): Promise<void> {
 }
 
 /** One measurement of the shipped web template against this gate, as the Argo Rollouts web provider makes it. */
-async function measure (proxy: StartedProxy): Promise<{ phase: Phase, verdict: unknown }> {
+async function measure (proxy: StartedProxy, args: Record<string, string> = {}): Promise<{ phase: Phase, verdict: unknown }> {
   const template = documentOf('argo/analysis-template-web.yaml', 'AnalysisTemplate')
-  const metric = resolveMetric(template, 'paritygate-verdict', { 'paritygate-admin': new URL(proxy.admin).host })
+  const metric = resolveMetric(template, 'paritygate-verdict', { 'paritygate-admin': new URL(proxy.admin).host, ...args })
   const web = metric.provider.web
   const headers = Object.fromEntries((web.headers ?? []).map((h: { key: string, value: string }) => [h.key, h.value]))
   const res = await request(web.url, { method: web.method, headers })
@@ -143,4 +143,37 @@ test('reset AnalysisTemplate: with the token from its Secret it should reset the
   strictEqual(proxy.app.parity.window.snapshot(60_000).match, 1, 'not reset without the token')
   deepStrictEqual(await run('tok-123'), { status: 200, phase: 'Successful' })
   strictEqual(proxy.app.parity.window.snapshot(60_000).match, 0)
+})
+
+test('web AnalysisTemplate: the route arg should judge one route, empty all of them, and an unknown one be an Error', async (t) => {
+  let n = 0
+  const body = (price: number) => JSON.stringify({ id: 7, price })
+  const primary = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body(10)))
+  // the list answers alike; one order in 10 differs
+  const candidate = await createUpstream(t, (req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(body(req.url !== '/orders' && ++n % 10 === 0 ? 11 : 10)))
+  const routes = [{ name: 'get-order', match: 'GET /orders/:id' }, { name: 'list-orders', match: 'GET /orders' }]
+  const proxy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, routes, gate: { window: '5m', mismatchBudget: 0.01, latencySlackMs: 1000 } })
+  const pool = new Pool(proxy.url, { connections: 8 })
+  let sent = 0
+  await Promise.all(Array.from({ length: 8 }, async () => {
+    while (sent < 3000) {
+      const path = sent++ < 600 ? `/orders/${sent}` : '/orders'
+      await (await pool.request({ method: 'GET', path })).body.text()
+    }
+  }))
+  await pool.close()
+  for (let i = 0; i < 500; i++) {
+    const answer = await (await request(`${proxy.admin}/api/v1/gate?window=5m`)).body.json() as { checks: { mismatch: { compared: number } } }
+    if (answer.checks.mismatch.compared >= 3000) break
+    await sleep(20)
+  }
+  deepStrictEqual(await measure(proxy, { route: 'list-orders' }), { phase: 'Successful', verdict: 'pass' })
+  deepStrictEqual(await measure(proxy, { route: 'get-order' }), { phase: 'Failed', verdict: 'fail' })
+  // route= (the template's default) is every route: the orders' differences count
+  deepStrictEqual(await measure(proxy), { phase: 'Failed', verdict: 'fail' })
+  const template = documentOf('argo/analysis-template-web.yaml', 'AnalysisTemplate')
+  const unknown = resolveMetric(template, 'paritygate-verdict', { 'paritygate-admin': new URL(proxy.admin).host, route: 'get-ordr' })
+  const res = await request(unknown.provider.web.url)
+  await res.body.dump()
+  strictEqual(res.statusCode, 404, 'a non-2xx: a measurement Error, not an endless inconclusive')
 })

@@ -1,5 +1,5 @@
 /* The shipped Argo, Flagger, Kubernetes, Prometheus, Grafana and NGINX files: they parse, hold what they promise, and embed valid paritygate configs. */
-import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict'
+import { deepStrictEqual, match, notDeepStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -9,9 +9,13 @@ import { parse } from 'yaml'
 import { checkRules } from '../../src/compare/rule-set.ts'
 import { parseHostPort, validateConfig, type FrozenConfig } from '../../src/config/index.ts'
 import { checkGateSettings } from '../../src/gate/parity.ts'
+import { request } from 'undici'
+import { startProxy } from '../helpers/proxy.ts'
+import { createUpstream } from '../helpers/upstream.ts'
 import { assess, CONFIG, documentOf, loadDocuments, resolveMetric } from './helpers.ts'
+import { schemaErrors } from './schemas.ts'
 
-const YAML_DIRS = ['argo', 'flagger', 'k8s', 'prometheus']
+const YAML_DIRS = ['argo', 'flagger', 'k8s', 'prometheus', 'prometheus-operator']
 
 function yamlFiles (): string[] {
   return YAML_DIRS.flatMap((dir) => readdirSync(CONFIG + dir).filter((f) => /\.ya?ml$/.test(f)).map((f) => `${dir}/${f}`))
@@ -63,7 +67,7 @@ function service (file: string, name: string): Record<string, any> {
 
 test('every YAML file under config/argo, flagger, k8s and prometheus should parse, each document with its kind', () => {
   const files = yamlFiles()
-  ok(files.length >= 7, files.join(', '))
+  ok(files.length >= 11, files.join(', '))
   for (const file of files) {
     const docs = loadDocuments(file)
     ok(docs.length >= 1, file)
@@ -78,7 +82,7 @@ test('the web AnalysisTemplate should read the verdict from the gate and leave i
   const template = documentOf('argo/analysis-template-web.yaml', 'AnalysisTemplate')
   strictEqual(template.apiVersion, 'argoproj.io/v1alpha1')
   const metric = template.spec.metrics[0]
-  strictEqual(metric.provider.web.url, 'http://{{args.paritygate-admin}}/api/v1/gate?window={{args.window}}')
+  strictEqual(metric.provider.web.url, 'http://{{args.paritygate-admin}}/api/v1/gate?window={{args.window}}&route={{args.route}}')
   strictEqual(metric.provider.web.jsonPath, '{$.verdict}')
   strictEqual(metric.successCondition, 'result == "pass"')
   strictEqual(metric.failureCondition, 'result == "fail"')
@@ -86,7 +90,10 @@ test('the web AnalysisTemplate should read the verdict from the gate and leave i
   ok(metric.count > 1 && typeof metric.interval === 'string', 'measures more than once')
   ok(metric.inconclusiveLimit >= 1 && metric.inconclusiveLimit < metric.count / 2, 'a majority of measurements must pass')
   const resolved = resolveMetric(template, metric.name)
-  match(resolved.provider.web.url, /^http:\/\/paritygate-admin\.[\w-]+\.svc:9000\/api\/v1\/gate\?window=5m$/)
+  // an empty route is every route (the admin API reads route= as none)
+  match(resolved.provider.web.url, /^http:\/\/paritygate-admin\.[\w-]+\.svc:9000\/api\/v1\/gate\?window=5m&route=$/)
+  strictEqual(resolved.initialDelay, '1m')
+  strictEqual(resolveMetric(template, metric.name, { route: 'get-order' }).provider.web.url.split('?')[1], 'window=5m&route=get-order')
   strictEqual(assess(metric, 'pass'), 'Successful')
   strictEqual(assess(metric, 'fail'), 'Failed')
   strictEqual(assess(metric, 'inconclusive'), 'Inconclusive')
@@ -112,15 +119,23 @@ test('the Prometheus AnalysisTemplate should classify an empty or NaN result as 
   }
 })
 
-test('the Flagger Canary should confirm promotion with the gate, and its MetricTemplate guard zero traffic', () => {
+test('the Flagger Canary should ask the gate before the analysis and before promotion, and its MetricTemplates guard zero traffic', () => {
   const canary = documentOf('flagger/canary.yaml', 'Canary')
   strictEqual(canary.apiVersion, 'flagger.app/v1beta1')
-  const hook = canary.spec.analysis.webhooks.find((w: { url: string }) => w.url.endsWith('/api/v1/gate/flagger'))
-  ok(hook !== undefined, 'a webhook to the gate')
-  strictEqual(hook.type, 'confirm-promotion')
-  match(hook.url, /^http:\/\/paritygate-admin(\.[\w-]+)*:9000\/api\/v1\/gate\/flagger$/)
-  match(hook.metadata.window, /^\d+[smh]$/)
-  ok(!canary.spec.analysis.webhooks.some((w: { type: string, url: string }) => w.url.includes('/api/v1/gate') && ['rollout', 'pre-rollout'].includes(w.type)), 'rollout hooks would count inconclusive as failure')
+  const hooks = canary.spec.analysis.webhooks.filter((w: { url: string }) => w.url.includes('/api/v1/gate'))
+  // pre-rollout: with the canary up and no users, and a failed check (towards a rollback) on a non-pass;
+  // confirm-promotion: holds the promotion on a non-pass
+  deepStrictEqual(hooks.map((w: { type: string }) => w.type), ['pre-rollout', 'confirm-promotion'])
+  // confirm-rollout runs before the canary is scaled up (nothing to judge); rollout hooks and
+  // confirm-traffic-increase do not run at zero traffic in blue/green
+  for (const hook of hooks) {
+    match(hook.url, /^http:\/\/orders-paritygate-admin\.orders\.svc:9000\/api\/v1\/gate\/flagger$/)
+    match(hook.metadata.window, /^\d+[smh]$/)
+  }
+  // pre-rollout answers 403 while the gate is inconclusive, or still holds evidence from before the
+  // canary was up: the failed checks allowed must outlast two windows
+  const seconds = (d: string) => Number(d.slice(0, -1)) * { s: 1, m: 60, h: 3600 }[d.at(-1) as 's' | 'm' | 'h']
+  ok(canary.spec.analysis.threshold * seconds(canary.spec.analysis.interval) >= 2 * seconds(hooks[0].metadata.window), 'threshold x interval >= 2 windows')
   const template = documentOf('flagger/metric-template.yaml', 'MetricTemplate')
   strictEqual(template.apiVersion, 'flagger.app/v1beta1')
   strictEqual(template.spec.provider.type, 'prometheus')
@@ -294,4 +309,244 @@ test('the Grafana dashboard should be a dashboard model with the six panels, a d
   const overhead = byTitle['Proxy overhead'].targets.map((x: { expr: string }) => x.expr).join('\n')
   match(overhead, /histogram_quantile\(0\.5, sum by \(le\) \(rate\(paritygate_proxy_overhead_seconds_bucket/)
   match(overhead, /histogram_quantile\(0\.99, /)
+})
+
+/** Every document of every YAML file under config/ with its file name. */
+function allDocuments (): Array<{ file: string, doc: Record<string, any> }> {
+  return yamlFiles().filter((f) => !f.startsWith('prometheus/')).flatMap((file) => loadDocuments(file).map((doc) => ({ file, doc })))
+}
+
+/** Pod specs that run the paritygate image, with the containers that run it. */
+function paritygatePods (): Array<{ where: string, template: Record<string, any>, pod: Record<string, any>, containers: Array<Record<string, any>> }> {
+  return allDocuments().filter(({ doc }) => doc.spec?.template?.spec !== undefined).map(({ file, doc }) => {
+    const pod = doc.spec.template.spec
+    const containers = [...(pod.initContainers ?? []), ...pod.containers].filter((c: { image: string }) => c.image.startsWith('paritygate:'))
+    return { where: `${file} ${doc.kind} ${doc.metadata.name}`, template: doc.spec.template, pod, containers }
+  }).filter((p) => p.containers.length > 0)
+}
+
+function seconds (duration: string): number {
+  const m = /^(\d+)([smh])$/.exec(duration)
+  ok(m !== null, `duration ${duration}`)
+  return Number(m[1]) * { s: 1, m: 60, h: 3600 }[m[2] as 's' | 'm' | 'h']
+}
+
+/** The container and port a Service's targetPort reaches in a pod spec, or undefined. */
+function targetOf (pod: Record<string, any>, targetPort: string | number): { container: string, port: number } | undefined {
+  for (const c of [...(pod.initContainers ?? []), ...pod.containers]) {
+    const port = (c.ports ?? []).find((p: { name?: string, containerPort: number }) => p.name === targetPort || p.containerPort === targetPort)
+    if (port !== undefined) return { container: c.name, port: port.containerPort }
+  }
+  return undefined
+}
+
+test('every Kubernetes document under config/ should be valid for its kind: the real CRD schemas, core kinds by hand', () => {
+  const docs = allDocuments()
+  ok(docs.length >= 30, String(docs.length))
+  const kinds = new Set(docs.map(({ doc }) => `${doc.apiVersion} ${doc.kind}`))
+  for (const kind of ['argoproj.io/v1alpha1 Rollout', 'argoproj.io/v1alpha1 AnalysisTemplate', 'flagger.app/v1beta1 Canary', 'flagger.app/v1beta1 MetricTemplate', 'monitoring.coreos.com/v1 PodMonitor', 'monitoring.coreos.com/v1 PrometheusRule', 'apps/v1 Deployment', 'v1 Service', 'v1 ConfigMap']) {
+    ok(kinds.has(kind), `a ${kind} is shipped`)
+  }
+  const errors = docs.flatMap(({ file, doc }) => schemaErrors(doc).map((e) => `${file} ${doc.kind} ${doc.metadata?.name}: ${e}`))
+  deepStrictEqual(errors, [])
+  // the AnalysisTemplates also apply as ClusterAnalysisTemplates (kind changed, clusterScope: true in references)
+  for (const { file, doc } of docs.filter(({ doc }) => doc.kind === 'AnalysisTemplate')) {
+    deepStrictEqual(schemaErrors(doc, { apiVersion: 'argoproj.io/v1alpha1', kind: 'ClusterAnalysisTemplate' }), [], file)
+  }
+})
+
+test('the schema check should reject what the API server would: unknown fields, wrong types, enums, label values', () => {
+  const rollout = documentOf('argo/rollout-canary.yaml', 'Rollout')
+  rollout.spec.strategy.canary.steps[1].setCanaryScale = { replica: 1 }
+  rollout.spec.template.spec.initContainers[0].securityContext.runAsUser = '1000'
+  rollout.metadata.labels.tier = true
+  deepStrictEqual(schemaErrors(rollout), [
+    '/spec/strategy/canary/steps/1/setCanaryScale must NOT have additional properties: replica',
+    '/spec/template/spec/initContainers/0/securityContext/runAsUser must be integer',
+    '/metadata/labels/tier must be string'
+  ])
+  const canary = documentOf('flagger/canary.yaml', 'Canary')
+  canary.spec.analysis.webhooks[0].type = 'pre-rollouts'
+  ok(schemaErrors(canary).some((e) => e.startsWith('/spec/analysis/webhooks/0/type must be equal to one of the allowed values')))
+  const deployment = documentOf('k8s/standalone-gate.yaml', 'Deployment')
+  deployment.spec.template.spec.containers[0].livenessProbe.httpGet.paht = '/healthz/live'
+  deepStrictEqual(schemaErrors(deployment), ['/spec/template/spec/containers/0/livenessProbe/httpGet must NOT have additional properties: paht'])
+  const monitor = documentOf('prometheus-operator/podmonitor.yaml', 'PodMonitor')
+  monitor.spec.podMetricsEndpoints[0].interval = '15 s'
+  strictEqual(schemaErrors(monitor).length, 1)
+  deepStrictEqual(schemaErrors({ apiVersion: 'v1', kind: 'Secret', metadata: { name: 'x' } }), ['no schema for v1 Secret (test/integrations/schemas/)'])
+})
+
+test('every pod running the paritygate image should run as its numeric non-root user, which the kubelet can verify', () => {
+  // the kubelet refuses runAsNonRoot with a named image user ("image has non-numeric user (node),
+  // cannot verify user is non-root"): runAsUser, or else the image's USER, must be a number other than 0
+  const dockerUser = readFileSync(join(CONFIG, '..', 'Dockerfile'), 'utf8').split('\n').filter((l) => l.startsWith('USER ')).at(-1)?.slice(5) ?? ''
+  const [imageUid, imageGid] = dockerUser.split(':')
+  const pods = paritygatePods()
+  ok(pods.length >= 5, pods.map((p) => p.where).join(', '))
+  for (const { where, pod, containers } of pods) {
+    for (const c of containers) {
+      const context = { ...pod.securityContext, ...c.securityContext }
+      strictEqual(context.runAsNonRoot, true, `${where} ${c.name}: runAsNonRoot`)
+      const uid = context.runAsUser ?? (/^\d+$/.test(imageUid) ? Number(imageUid) : imageUid)
+      ok(Number.isInteger(uid) && uid !== 0, `${where} ${c.name}: runs as ${uid}, which the kubelet cannot verify as non-root`)
+      strictEqual(context.runAsUser, Number(imageUid), `${where} ${c.name}: runAsUser is the image's uid`)
+      strictEqual(context.runAsGroup, Number(imageGid), `${where} ${c.name}: runAsGroup is the image's gid`)
+      strictEqual(context.allowPrivilegeEscalation, false, `${where} ${c.name}`)
+      strictEqual(context.readOnlyRootFilesystem, true, `${where} ${c.name}`)
+      for (const p of c.ports) ok(p.name.length <= 15, `${where}: port name ${p.name} is longer than 15`)
+    }
+  }
+})
+
+/** The checks every sidecar example shares: probes, config, grace, the sidecar's form and the pod's labels. */
+function checkSidecarPod (file: string, template: Record<string, any>, configMap: string): { config: FrozenConfig, sidecar: Record<string, any>, app: Record<string, any> } {
+  const config = embeddedConfig(file, configMap)
+  const pod = template.spec
+  const sidecar = pod.initContainers.find((c: { name: string }) => c.name === 'paritygate')
+  strictEqual(sidecar.restartPolicy, 'Always', 'a native sidecar')
+  checkProbes(sidecar, config)
+  ok(pod.volumes.some((v: { configMap?: { name: string } }) => v.configMap?.name === configMap))
+  const app = pod.containers[0]
+  strictEqual(config.primary.url, `http://127.0.0.1:${containerPort(app, 'app')}`)
+  deepStrictEqual(config.mirror.methods, ['GET', 'HEAD', 'OPTIONS'])
+  ok(config.mirror.percent > 0 && config.mirror.percent < 100, 'a share of live traffic')
+  const needed = preStopSeconds(app) + preStopSeconds(sidecar) + (config.shutdown.delayMs + config.shutdown.graceMs) / 1000
+  ok(pod.terminationGracePeriodSeconds > needed, `terminationGracePeriodSeconds ${pod.terminationGracePeriodSeconds} <= ${needed}`)
+  strictEqual(template.metadata.labels['paritygate/scrape'], 'true')
+  return { config, sidecar, app }
+}
+
+/** The Service `name` of a file, and where its first port lands in `pod`. */
+function serviceTarget (file: string, name: string, pod: Record<string, any>): { service: Record<string, any>, container: string, port: number } {
+  const svc = service(file, name)
+  const target = targetOf(pod, svc.spec.ports[0].targetPort)
+  ok(target !== undefined, `${file}: Service ${name} reaches no container port`)
+  return { service: svc, ...target }
+}
+
+test('the Argo blue-green Rollout should judge the preview on mirrored traffic before promotion, with no v2-to-v2 mirroring', () => {
+  const file = 'argo/rollout-bluegreen.yaml'
+  const rollout = documentOf(file, 'Rollout')
+  const blueGreen = rollout.spec.strategy.blueGreen
+  const pod = rollout.spec.template.spec
+  const { config } = checkSidecarPod(file, rollout.spec.template, 'orders-paritygate')
+  // users reach the active pods through the sidecar; the candidate is the preview pods' application, never their sidecar
+  const active = serviceTarget(file, blueGreen.activeService, pod)
+  deepStrictEqual([active.container, active.port], ['paritygate', parseHostPort(config.listen).port])
+  const preview = serviceTarget(file, blueGreen.previewService, pod)
+  deepStrictEqual([preview.container, preview.port], ['orders', 8080])
+  strictEqual(config.candidate.url, `http://${blueGreen.previewService}:${preview.service.spec.ports[0].port}`)
+  // the gate asked is the active pods' only
+  const admin = serviceTarget(file, 'orders-paritygate-admin', pod)
+  deepStrictEqual([admin.container, admin.port], ['paritygate', parseHostPort(config.admin).port])
+  deepStrictEqual(admin.service.spec.selector, { ...rollout.spec.selector.matchLabels, ...blueGreen.activeMetadata.labels })
+  notDeepStrictEqual(blueGreen.activeMetadata.labels, blueGreen.previewMetadata.labels)
+  // the verdict before promotion, every measured window after the preview pods were up
+  const analysis = blueGreen.prePromotionAnalysis
+  deepStrictEqual(analysis.templates.map((t: { templateName: string }) => t.templateName), ['paritygate-web'])
+  const args = Object.fromEntries(analysis.args.map((a: { name: string, value: string }) => [a.name, a.value]))
+  strictEqual(args['paritygate-admin'], `orders-paritygate-admin.orders.svc:${admin.service.spec.ports[0].port}`)
+  const metric = resolveMetric(documentOf('argo/analysis-template-web.yaml', 'AnalysisTemplate'), 'paritygate-verdict', args)
+  ok(seconds(metric.initialDelay) >= seconds(args.window), `initialDelay ${metric.initialDelay} < window ${args.window}`)
+  strictEqual(metric.provider.web.url, 'http://orders-paritygate-admin.orders.svc:9000/api/v1/gate?window=5m&route=')
+  ok(blueGreen.autoPromotionEnabled !== false || blueGreen.autoPromotionSeconds === undefined)
+})
+
+test('the Argo canary Rollout should scale v2 with no traffic, ask the gate, and only then shift weight', () => {
+  const file = 'argo/rollout-canary.yaml'
+  const rollout = documentOf(file, 'Rollout')
+  const canary = rollout.spec.strategy.canary
+  const pod = rollout.spec.template.spec
+  const { config } = checkSidecarPod(file, rollout.spec.template, 'orders-paritygate')
+  ok(canary.trafficRouting?.nginx?.stableIngress !== undefined, 'setCanaryScale needs a traffic router')
+  const steps = canary.steps as Array<Record<string, any>>
+  const gate = steps.findIndex((s) => s.analysis?.templates.some((t: { templateName: string }) => t.templateName === 'paritygate-web'))
+  const firstWeight = steps.findIndex((s) => (s.setWeight ?? 0) > 0)
+  ok(gate >= 0 && firstWeight > gate, 'weight moves only after the gate')
+  const before = steps.slice(0, gate)
+  deepStrictEqual(before[0], { setWeight: 0 })
+  ok(before.some((s) => s.setCanaryScale?.replicas > 0 && s.setCanaryScale.matchTrafficWeight !== true), 'canary pods without traffic weight')
+  ok(steps.slice(gate, firstWeight).some((s) => s.setCanaryScale?.matchTrafficWeight === true), 'the canary scale follows the weight again before users reach it')
+  // stable pods serve users through the sidecar; the canary Service (the candidate, and the canary
+  // Ingress's backend) is the canary pods' application: their sidecar never mirrors v2 to itself
+  const stable = serviceTarget(file, canary.stableService, pod)
+  deepStrictEqual([stable.container, stable.port], ['paritygate', parseHostPort(config.listen).port])
+  const candidate = serviceTarget(file, canary.canaryService, pod)
+  deepStrictEqual([candidate.container, candidate.port], ['orders', 8080])
+  strictEqual(config.candidate.url, `http://${canary.canaryService}:${candidate.service.spec.ports[0].port}`)
+  const ingress = documentOf(file, 'Ingress')
+  strictEqual(ingress.metadata.name, canary.trafficRouting.nginx.stableIngress)
+  const backend = ingress.spec.rules[0].http.paths[0].backend.service
+  strictEqual(backend.name, canary.stableService)
+  // Argo's canary Ingress keeps this port and swaps the Service: both Services must offer it
+  strictEqual(backend.port.number, stable.service.spec.ports[0].port)
+  strictEqual(backend.port.number, candidate.service.spec.ports[0].port)
+  const admin = serviceTarget(file, 'orders-paritygate-admin', pod)
+  deepStrictEqual([admin.container, admin.port], ['paritygate', parseHostPort(config.admin).port])
+  deepStrictEqual(admin.service.spec.selector, { ...rollout.spec.selector.matchLabels, ...canary.stableMetadata.labels })
+  const args = Object.fromEntries(steps[gate].analysis.args.map((a: { name: string, value: string }) => [a.name, a.value]))
+  strictEqual(args['paritygate-admin'], `orders-paritygate-admin.orders.svc:${admin.service.spec.ports[0].port}`)
+  const metric = resolveMetric(documentOf('argo/analysis-template-web.yaml', 'AnalysisTemplate'), 'paritygate-verdict', args)
+  ok(seconds(metric.initialDelay) >= seconds(args.window), `initialDelay ${metric.initialDelay} < window ${args.window}`)
+})
+
+test('the Flagger set-up should mirror from the primary pods only, to the canary\'s application, with no VirtualService', () => {
+  const file = 'flagger/canary.yaml'
+  const canary = documentOf(file, 'Canary')
+  const deployment = documentOf(file, 'Deployment')
+  strictEqual(canary.spec.targetRef.name, deployment.metadata.name)
+  // no VirtualService of ours next to Flagger's, and no traffic shifting: paritygate mirrors
+  strictEqual(canary.spec.provider, 'kubernetes')
+  ok(canary.spec.analysis.iterations > 0 && canary.spec.analysis.stepWeight === undefined)
+  ok(!yamlFiles().filter((f) => f.startsWith('flagger/')).some((f) => loadDocuments(f).some((d) => d.kind === 'VirtualService')))
+  deepStrictEqual(Object.keys(deployment.spec.selector.matchLabels), ['app'], 'the single app label Flagger expects')
+  const app = deployment.spec.selector.matchLabels.app
+  const pod = deployment.spec.template.spec
+  const { config } = checkSidecarPod(file, deployment.spec.template, 'orders-paritygate')
+  strictEqual(documentOf(file, 'ConfigMap').metadata.annotations['flagger.app/config-tracking'], 'disabled')
+  // Flagger's canary Service targets the application's port: the canary pods' sidecar gets nothing to mirror
+  deepStrictEqual(targetOf(pod, canary.spec.service.targetPort), { container: 'orders', port: 8080 })
+  strictEqual(config.candidate.url, `http://${canary.spec.service.name}-canary:${canary.spec.service.port}`)
+  // users and the webhooks reach the primary pods (Flagger labels them <app>-primary) through the sidecar
+  const front = serviceTarget(file, 'orders', pod)
+  deepStrictEqual(front.service.spec.selector, { app: `${app}-primary` })
+  deepStrictEqual([front.container, front.port], ['paritygate', parseHostPort(config.listen).port])
+  const admin = serviceTarget(file, 'orders-paritygate-admin', pod)
+  deepStrictEqual(admin.service.spec.selector, { app: `${app}-primary` })
+  deepStrictEqual([admin.container, admin.port], ['paritygate', parseHostPort(config.admin).port])
+  for (const hook of canary.spec.analysis.webhooks) strictEqual(new URL(hook.url).host, `orders-paritygate-admin.orders.svc:${admin.service.spec.ports[0].port}`)
+})
+
+test('the PodMonitor should select every paritygate pod the examples run and scrape its admin port', () => {
+  const monitor = documentOf('prometheus-operator/podmonitor.yaml', 'PodMonitor')
+  const [endpoint] = monitor.spec.podMetricsEndpoints
+  strictEqual(endpoint.path, '/metrics')
+  const pods = paritygatePods()
+  for (const { where, template, containers } of pods) {
+    for (const [key, value] of Object.entries(monitor.spec.selector.matchLabels)) strictEqual(template.metadata.labels[key], value, `${where}: not selected`)
+    for (const c of containers) strictEqual(containerPort(c, endpoint.port), 9000, `${where} ${c.name}: no port ${endpoint.port}`)
+  }
+})
+
+test('the PrometheusRule should hold exactly the groups of config/prometheus/rules.yml', () => {
+  const [rules] = loadDocuments('prometheus/rules.yml')
+  const rule = documentOf('prometheus-operator/prometheusrule.yaml', 'PrometheusRule')
+  deepStrictEqual(rule.spec.groups, rules.groups, 'edit config/prometheus/rules.yml, then copy its groups into config/prometheus-operator/prometheusrule.yaml')
+})
+
+test('the alerts should point at admin endpoints and a dashboard that exist', async (t) => {
+  const [rules] = loadDocuments('prometheus/rules.yml')
+  const annotations = rules.groups.flatMap((g: { rules: Array<{ annotations?: Record<string, string> }> }) => g.rules.flatMap((r) => Object.values(r.annotations ?? {}))).join('\n')
+  ok(!/admin page/i.test(annotations), 'no page to point at')
+  const paths = [...new Set(annotations.match(/\/api\/v1\/[\w/]+/g) ?? [])]
+  ok(paths.length >= 3, paths.join(' '))
+  const proxy = await startProxy(t, { primary: { url: await createUpstream(t, (_req, res) => res.end('{}')) } })
+  for (const path of paths) {
+    const res = await request(proxy.admin + path)
+    await res.body.dump()
+    ok(res.statusCode !== 404, `${path}: ${res.statusCode}`)
+  }
+  const uid = JSON.parse(readFileSync(CONFIG + 'grafana/paritygate.json', 'utf8')).uid
+  for (const m of annotations.matchAll(/\/d\/([\w-]+)/g)) strictEqual(m[1], uid)
 })
