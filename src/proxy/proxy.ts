@@ -27,6 +27,7 @@ const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
 const STALE_SOCKET = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE'])
 const TIMEOUTS = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT'])
 const NO_HEADERS: string[] = []
+const EMPTY = Buffer.alloc(0)
 /** After an answer that did not wait for the whole request body: how long the rest is read and dropped before the connection closes. */
 const LINGER_MS = 2000
 /** The exchanges whose answers wait behind another on a pipelined connection (they have no socket of their own yet). */
@@ -338,7 +339,8 @@ class PrimaryExchange extends WithDeadline implements Dispatcher.DispatchHandler
   }
 
   flushHeaders = (): void => {
-    if (!this.res.destroyed && !this.res.writableEnded && this.res.writableLength === 0) this.res.flushHeaders()
+    // write(), not flushHeaders(): Node sends a header block flushed on its own as UTF-8, and header values are latin1 bytes.
+    if (!this.res.destroyed && !this.res.writableEnded && this.res.writableLength === 0) this.res.write(EMPTY)
   }
 
   /** The body deadline (silence between chunks) runs while the client keeps up; undici's is off. */

@@ -40,7 +40,7 @@ test('proxy should refuse connections over proxy.maxConnections, count them, and
   const primary = await createRecordingUpstream(t)
   const proxy = await startProxy(t, { primary: { url: primary.url }, proxy: { maxConnections: 5 } })
   const held = await Promise.all(Array.from({ length: 5 }, async () => rawClient(t, proxy.port)))
-    await sleep(50)
+  await sleep(50)
   const extra = await Promise.all(Array.from({ length: 5 }, async () => rawClient(t, proxy.port)))
   for (const s of extra) s.resume()
   const refused = await Promise.all(extra.map(async (s) => closedWithin(s, 2000)))

@@ -349,15 +349,14 @@ test('an Expect field in a response should not make the proxy re-encode the head
   strictEqual(res.headers.find(([n]) => n.toLowerCase() === 'expect'), undefined)
 })
 
-test('response header bytes should reach the client unchanged when the body comes later', {
-  todo: 'src/proxy/proxy.ts flushes headers with res.flushHeaders(), which Node writes as UTF-8 (0xE9 becomes C3 A9); res.write(Buffer.alloc(0)) sends them as latin1'
-}, async (t) => {
+test('response header bytes should reach the client unchanged when the body comes later', async (t) => {
   const upstream = await createTcpUpstream(t, (socket) => socket.once('data', () => {
-    socket.write(Buffer.from('HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename="caf\xe9.txt"\r\nContent-Length: 2\r\n\r\n', 'latin1'))
-    setTimeout(() => socket.write('ok'), 100)
+    // Unknown length: the answer streams, and its headers leave on their own before the body.
+    socket.write(Buffer.from('HTTP/1.1 200 OK\r\nContent-Disposition: attachment; filename="caf\xe9.txt"\r\nTransfer-Encoding: chunked\r\n\r\n', 'latin1'))
+    setTimeout(() => socket.write('2\r\nok\r\n0\r\n\r\n'), 100)
   }))
   const proxy = await startProxy(t, { primary: { url: upstream.url } })
-  const res = await exchange(proxy.port, 'GET / HTTP/1.1\r\nHost: a\r\n\r\n')
-  strictEqual(res.body.toString(), 'ok')
-  deepStrictEqual(res.headers.find(([n]) => n === 'Content-Disposition'), ['Content-Disposition', 'attachment; filename="caf\xe9.txt"'])
+  const raw = await rawRequest(proxy.port, 'GET / HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n', 2000)
+  ok(raw.includes('\r\nContent-Disposition: attachment; filename="caf\xe9.txt"\r\n'), JSON.stringify(raw))
+  ok(raw.endsWith('2\r\nok\r\n0\r\n\r\n'), JSON.stringify(raw))
 })
