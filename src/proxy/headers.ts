@@ -39,9 +39,12 @@ function dropNamed (headers: string[], named: Set<string>): string[] {
 export class ForwardedRequest {
   headers: string[]
   requestId: string | null
+  /** Host fields the client sent (RFC 9112 §3.2: more than one is a bad request) */
+  hosts: number
   constructor () {
     this.headers = []
     this.requestId = null
+    this.hosts = 0
   }
 }
 
@@ -77,7 +80,8 @@ export function forwardRequestHeaders (raw: string[], remoteAddress: string | un
       continue
     }
     if (lower === 'host') {
-      // The first Host only, as Node's req.headers.host: undici refuses a second one (a 502 charged to the primary).
+      // The first Host only, as Node's req.headers.host: undici refuses a second one (the proxy answers 400 to such a request).
+      out.hosts++
       if (sawHost) continue
       sawHost = true
       host = value

@@ -9,7 +9,7 @@ import { errors, type Dispatcher } from 'undici'
 import { completeWithoutBody } from '../connector.ts'
 import { type DeadlineList, WithDeadline } from '../deadlines.ts'
 import {
-  PARITYGATE_ERR_BAD_FRAMING, PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_CLIENT_TIMEOUT, PARITYGATE_ERR_METHOD_UNSUPPORTED,
+  PARITYGATE_ERR_BAD_FRAMING, PARITYGATE_ERR_BAD_HOST, PARITYGATE_ERR_BAD_REQUEST_TARGET, PARITYGATE_ERR_CLIENT_TIMEOUT, PARITYGATE_ERR_METHOD_UNSUPPORTED,
   PARITYGATE_ERR_PRIMARY_TIMEOUT, PARITYGATE_ERR_PRIMARY_UNAVAILABLE, PARITYGATE_ERR_TOO_MANY_HEADERS, PARITYGATE_ERR_UPGRADE_UNSUPPORTED
 } from '../errors.ts'
 import { type Logger } from '../logger.ts'
@@ -523,6 +523,13 @@ function onRequest (this: Server & { state: ProxyState }, req: IncomingMessage, 
   state.inflight++
   if (state.draining) res.shouldKeepAlive = false
   const fwd = forwardRequestHeaders(req.rawHeaders, req.socket.remoteAddress, state.forwarding)
+  if (fwd.hosts > 1) {
+    // Two Host fields: which one names the target is ambiguous (a smuggling shape); Node lets it through.
+    state.inflight--
+    state.metrics.clientRejections.labels('bad_request').inc()
+    sendError(res, PARITYGATE_ERR_BAD_HOST, null, true)
+    return
+  }
   if (req.headers.host === undefined && state.forwarding.host === null) {
     // HTTP/1.0 without Host: the authority the client reached (this listener), never the primary's own address.
     const local = req.socket.localAddress ?? '127.0.0.1'
