@@ -3,24 +3,28 @@
 import { availableParallelism } from 'node:os'
 import { parseArgs } from 'node:util'
 import { ConfigErrors, isHostPort, parseHostPort, loadConfig, readConfigFile, validateConfig, type FrozenConfig, type Overrides } from './config/index.ts'
-import { checkRules } from './compare/rule-set.ts'
-import { checkGateSettings } from './gate/parity.ts'
+import { closest } from './config/suggest.ts'
+import { configErrors, pathErrors } from './config-check.ts'
 import { createLogger } from './logger.ts'
 import { VERSION } from './version.ts'
 
 const HELP = `paritygate ${VERSION}: a shadow-traffic parity proxy and rollout gate
 
 Usage:
-  paritygate [serve] --primary URL [--candidate URL] [--mirror-percent N] [--listen HOST:PORT] [--admin HOST:PORT]
-                    [--config FILE] [--log-level LEVEL] [--workers N|auto]
-  paritygate demo [--duration SECONDS]
+  paritygate [serve] --primary URL [--candidate URL] [--mirror-percent N] [--noise-percent N] [--ignore PATH]...
+                    [--listen HOST:PORT] [--admin HOST:PORT] [--config FILE] [--log-level LEVEL] [--workers N|auto]
+  paritygate demo [--duration SECONDS]   (0 or absent: until Ctrl-C; prints the page's address)
+  paritygate report [--admin HOST:PORT] [--window 5m] [--route NAME] [--json]
+                    (a running instance's routes, fields and verdict; exit 0 pass, 1 fail, 3 inconclusive, 2 cannot say)
   paritygate check-config FILE
   paritygate healthcheck [--admin HOST:PORT]   (exit 0 when /healthz/live answers 200; for container HEALTHCHECKs)
   paritygate --version | --help
 
 Precedence: defaults < config file < environment (PARITYGATE_*) < flags.
-Environment: PARITYGATE_PRIMARY, PARITYGATE_CANDIDATE, PARITYGATE_MIRROR_PERCENT, PARITYGATE_WORKERS, PARITYGATE_LISTEN, PARITYGATE_ADMIN,
-PARITYGATE_CONFIG, PARITYGATE_LOG_LEVEL, PARITYGATE_ADMIN_TOKEN (Bearer token for admin changes).
+Environment: PARITYGATE_PRIMARY, PARITYGATE_CANDIDATE, PARITYGATE_MIRROR_PERCENT, PARITYGATE_NOISE_PERCENT, PARITYGATE_WORKERS,
+PARITYGATE_LISTEN, PARITYGATE_ADMIN, PARITYGATE_CONFIG, PARITYGATE_LOG_LEVEL, PARITYGATE_ADMIN_TOKEN (Bearer token for admin changes).
+Mirroring: with a candidate, 100 % of GET, HEAD and OPTIONS requests unless --mirror-percent says otherwise; noise learning
+calls the primary a second time for --noise-percent (default 5) of the mirrored safe requests. --ignore adds to compare.ignore.
 Signals: SIGTERM/SIGINT drain and exit 0; SIGHUP reloads the config file.
 Defaults: listen 0.0.0.0:8000, admin 0.0.0.0:9000.
 Exit codes: 0 success, 1 runtime failure, 2 bad input (flag, environment or config).`
@@ -29,21 +33,56 @@ const OPTIONS = {
   primary: { type: 'string' },
   candidate: { type: 'string' },
   'mirror-percent': { type: 'string' },
+  'noise-percent': { type: 'string' },
+  ignore: { type: 'string', multiple: true },
   workers: { type: 'string' },
   listen: { type: 'string' },
   admin: { type: 'string' },
   config: { type: 'string' },
   'log-level': { type: 'string' },
   duration: { type: 'string' },
+  window: { type: 'string' },
+  route: { type: 'string' },
+  json: { type: 'boolean' },
   version: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' }
 } as const
 
 /** The schema cannot check rule paths (`$.items[*].id`) or that the gate window fits the kept one; these can. */
 function withRules (config: FrozenConfig): FrozenConfig {
-  const errors = [...checkRules(config), ...checkGateSettings(config.gate)]
+  const errors = configErrors(config)
   if (errors.length > 0) throw new ConfigErrors(errors)
   return config
+}
+
+/** A flag parseArgs refused, said plainly, with the nearest known flag: `unknown flag --primry: did you mean --primary?`. */
+function flagError (err: Error & { code?: string }): string {
+  if (err.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const flag = /'([^']+)'/.exec(err.message)?.[1] ?? ''
+    const name = flag.replace(/^-+/, '').split('=')[0]
+    const near = closest(name, Object.keys(OPTIONS))
+    return `unknown flag ${flag}${near === null ? '' : `: did you mean --${near}?`}`
+  }
+  return err.message
+}
+
+/** Every error of a config file: its schema errors, every bad rule path and the gate window, each line starting with the file name. */
+function checkFile (file: string): string[] {
+  let raw: Record<string, unknown>
+  try {
+    raw = readConfigFile(file)
+  } catch (err) {
+    if (err instanceof ConfigErrors) return err.errors // they name the file already
+    throw err
+  }
+  let errors: string[]
+  try {
+    errors = configErrors(validateConfig(raw))
+  } catch (err) {
+    if (!(err instanceof ConfigErrors)) throw err
+    errors = [...err.errors, ...pathErrors(raw)]
+  }
+  return errors.map((line) => `${file}: ${line}`)
 }
 
 function fail (lines: string[]): void {
@@ -51,12 +90,15 @@ function fail (lines: string[]): void {
   process.exitCode = 2
 }
 
+/** Errors of binding an address: busy, not on this host, or not allowed (a port under 1024 without privileges). */
+const LISTEN_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'ENOTFOUND', 'EAI_AGAIN'])
+
 async function main (argv: string[]): Promise<void> {
   let parsed
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
   } catch (err) {
-    fail([(err as Error).message, 'see paritygate --help'])
+    fail([flagError(err as Error), 'see paritygate --help'])
     return
   }
   const { values, positionals } = parsed
@@ -67,13 +109,9 @@ async function main (argv: string[]): Promise<void> {
   if (command === 'check-config') {
     const file = positionals[1] ?? values.config
     if (file === undefined || positionals.length > 2) { fail(['usage: paritygate check-config FILE']); return }
-    try {
-      withRules(validateConfig(readConfigFile(file)))
-      console.log(`${file}: valid`)
-    } catch (err) {
-      if (!(err instanceof ConfigErrors)) throw err
-      fail(err.errors)
-    }
+    const errors = checkFile(file)
+    if (errors.length > 0) fail(errors)
+    else console.log(`${file}: valid`)
     return
   }
 
@@ -90,16 +128,31 @@ async function main (argv: string[]): Promise<void> {
     return
   }
 
+  if (command === 'report') {
+    const admin = values.admin ?? process.env.PARITYGATE_ADMIN ?? '127.0.0.1:9000'
+    if (!isHostPort(admin) && !/^https?:\/\//.test(admin)) { fail(['--admin: must be HOST:PORT or a URL']); return }
+    if (values.window !== undefined && !/^\d{1,7}(ms|s|m|h)$/.test(values.window)) { fail([`--window: must be a duration such as 30s, 5m or 1h, got ${values.window}`]); return }
+    if (positionals.length > 1) { fail(['usage: paritygate report [--admin HOST:PORT] [--window 5m] [--route NAME] [--json]']); return }
+    const { ReportError, runReport } = await import('./report/report.ts')
+    try {
+      process.exitCode = await runReport({ admin, window: values.window, route: values.route ?? null, json: values.json === true, token: process.env.PARITYGATE_ADMIN_TOKEN || null })
+    } catch (err) {
+      if (!(err instanceof ReportError)) throw err
+      fail([err.message])
+    }
+    return
+  }
+
   if (command === 'demo') {
-    const duration = values.duration === undefined ? 5 : Number(values.duration)
-    if (!Number.isFinite(duration) || duration <= 0 || duration > 3600) { fail(['--duration: must be a number of seconds from 1 to 3600']); return }
+    const duration = values.duration === undefined ? 0 : Number(values.duration)
+    if (!Number.isFinite(duration) || duration < 0 || duration > 3600) { fail(['--duration: must be a number of seconds from 0 (until Ctrl-C) to 3600']); return }
     const { runDemo } = await import('./demo/demo.ts')
     await runDemo({ durationSeconds: duration })
     return
   }
 
   if (command !== 'serve' || positionals.length > 1) { fail([`unknown command "${positionals.join(' ')}"`, 'see paritygate --help']); return }
-  const flags: Overrides = { primary: values.primary, candidate: values.candidate, mirrorPercent: values['mirror-percent'], workers: values.workers, listen: values.listen, admin: values.admin, logLevel: values['log-level'] }
+  const flags: Overrides = { primary: values.primary, candidate: values.candidate, mirrorPercent: values['mirror-percent'], workers: values.workers, listen: values.listen, admin: values.admin, logLevel: values['log-level'], noisePercent: values['noise-percent'], ignore: values.ignore }
   const load = () => withRules(loadConfig({ file: values.config, env: process.env, flags }))
   let config
   try {
@@ -122,8 +175,13 @@ async function main (argv: string[]): Promise<void> {
     const { serve } = await import('./server.ts')
     await serve(config, { reload: load, adminToken })
   } catch (err) {
+    // A listener that cannot bind is bad input (the address), whichever way it is bad: exit 2, and stop serving.
     process.stderr.write(`paritygate: cannot start: ${(err as Error).message}\n`)
-    process.exitCode = (err as NodeJS.ErrnoException).code === 'EADDRINUSE' || (err as NodeJS.ErrnoException).code === 'EACCES' ? 2 : 1
+    process.exitCode = LISTEN_CODES.has((err as NodeJS.ErrnoException).code ?? '') ? 2 : 1
+    // A worker of a group tells its primary why (which then stops the group), and lets go of the IPC channel that would keep it alive.
+    if (process.connected && process.send !== undefined) {
+      process.send({ pg: 'failed', code: (err as NodeJS.ErrnoException).code, message: (err as Error).message }, () => process.disconnect())
+    }
   }
 }
 

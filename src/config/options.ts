@@ -1,5 +1,6 @@
 /* The configuration schema, its defaults, and the one compiled validator (unknown keys rejected, result frozen). */
 import { Ajv, type ErrorObject } from 'ajv'
+import { closest } from './suggest.ts'
 import { type Config, type FrozenConfig } from './types.ts'
 
 /** Defaults for every optional key; documented key by key in README.md#configuration. */
@@ -29,7 +30,7 @@ export const defaultConfig = {
   },
   mirror: {
     enabled: true,
-    percent: 0,
+    percent: 100,
     methods: ['GET', 'HEAD', 'OPTIONS'],
     maxBodyBytes: 1024 * 1024,
     stickyHeader: null,
@@ -51,7 +52,7 @@ export const defaultConfig = {
     samples: { perSignature: 5, maxEntries: 500, maxBytes: 16 * 1024 * 1024, maxBodyChars: 16 * 1024 },
     mismatchLog: { path: null, maxBytes: 50 * 1024 * 1024, maxFiles: 3 }
   },
-  noise: { percent: 0, secondary: null, halfLife: 50, threshold: 0.05, minObservations: 5 },
+  noise: { percent: 5, secondary: null, halfLife: 50, threshold: 0.05, minObservations: 5 },
   gate: {
     window: '5m',
     maxWindow: '1h',
@@ -378,6 +379,17 @@ const FORMAT_HINTS: Record<string, string> = {
   url: 'must be an http:// or https:// URL'
 }
 
+/** The keys the schema allows where an ajv error points (its schemaPath, less the keyword). */
+function knownKeys (schemaPath: string): string[] {
+  let node: unknown = schema
+  for (const part of schemaPath.replace(/^#\//, '').split('/').slice(0, -1)) {
+    if (node === null || typeof node !== 'object') return []
+    node = (node as Record<string, unknown>)[part]
+  }
+  const properties = (node as { properties?: Record<string, unknown> } | undefined)?.properties
+  return properties === undefined ? [] : Object.keys(properties)
+}
+
 /** Turns ajv errors into `key.path: what is wrong` lines, one per error. */
 export function describeErrors (errors: ErrorObject[] | null | undefined): string[] {
   const out: string[] = []
@@ -390,7 +402,8 @@ export function describeErrors (errors: ErrorObject[] | null | undefined): strin
     if (e.keyword === 'additionalProperties') {
       const extra = (e.params as { additionalProperty: string }).additionalProperty
       key = key ? `${key}.${extra}` : extra
-      msg = 'is not a known key'
+      const near = closest(extra, knownKeys(e.schemaPath))
+      msg = near === null ? 'is not a known key' : `is not a known key: did you mean ${near}?`
     } else if (e.keyword === 'required') {
       const missing = (e.params as { missingProperty: string }).missingProperty
       key = key ? `${key}.${missing}` : missing
@@ -432,11 +445,32 @@ export class ConfigErrors extends Error {
 }
 
 /**
+ * Route templates written in another router's syntax: `{id}` (OpenAPI, Spring) or `<id>` (Flask)
+ * are literal text to paritygate, and a request path cannot even hold `{` or `<` unencoded, so
+ * such a route would never match. Each one is an error that names the `:id` rewrite.
+ */
+export function templateErrors (input: unknown): string[] {
+  const routes = (input as { routes?: unknown } | null)?.routes
+  if (!Array.isArray(routes)) return []
+  const errors: string[] = []
+  routes.forEach((route, i) => {
+    const match = (route as { match?: unknown } | null)?.match
+    if (typeof match !== 'string' || !/\{[^/{}]*\}|<[^/<>]*>/.test(match)) return
+    const rewrite = match.replace(/\{(?:[^/{}:]*:)?([^/{}]*)\}|<(?:[^/<>:]*:)?([^/<>]*)>/g, (_m, a?: string, b?: string) => `:${(a ?? b ?? '').trim() || 'param'}`)
+    const example = /\{[^/{}]*\}|<[^/<>]*>/.exec(match)?.[0] ?? ''
+    errors.push(`routes[${i}].match: ${JSON.stringify(example)} is not a parameter here: templates write parameters as :name, so write ${JSON.stringify(rewrite)}`)
+  })
+  return errors
+}
+
+/**
  * Validates a raw config object against the schema, fills defaults, and returns it deeply frozen.
  * @throws ConfigErrors listing every problem with its key path
  */
 export function validateConfig (input: unknown): FrozenConfig {
   const config = structuredClone(input)
-  if (!validate(config)) throw new ConfigErrors(describeErrors(validate.errors))
+  const templates = templateErrors(config)
+  if (!validate(config)) throw new ConfigErrors([...describeErrors(validate.errors), ...templates])
+  if (templates.length > 0) throw new ConfigErrors(templates)
   return deepFreeze(config as unknown as Config)
 }

@@ -84,9 +84,9 @@ test('loadConfig should name the flag, variable or file a bad value came from', 
 
 test('loadConfig should refuse unreadable files, bad YAML or JSON, duplicate keys and non-mapping documents', () => {
   match(errorsOf(() => loadConfig({ file: join(dir, 'missing.yaml') }))[0], /missing\.yaml: cannot read \(ENOENT\)/)
-  match(errorsOf(() => loadConfig({ file: file('broken.json', '{"primary": ') }))[0], /broken\.json: not valid JSON/)
-  match(errorsOf(() => loadConfig({ file: file('broken.yaml', 'primary: [\n') }))[0], /broken\.yaml: not valid YAML/)
-  match(errorsOf(() => loadConfig({ file: file('dup.yaml', 'listen: a:1\nlisten: b:2\n') }))[0], /dup\.yaml: not valid YAML: .*[Uu]nique/)
+  match(errorsOf(() => loadConfig({ file: file('broken.json', '{"primary": ') }))[0], /broken\.json: (line \d+, column \d+: )?not valid JSON/)
+  match(errorsOf(() => loadConfig({ file: file('broken.yaml', 'primary: [\n') }))[0], /broken\.yaml: line \d+, column \d+: not valid YAML/)
+  match(errorsOf(() => loadConfig({ file: file('dup.yaml', 'listen: a:1\nlisten: b:2\n') }))[0], /dup\.yaml: line 2, column 1: not valid YAML: .*[Uu]nique/)
   match(errorsOf(() => loadConfig({ file: file('list.yaml', '- a\n- b\n') }))[0], /list\.yaml: must hold a mapping/)
   strictEqual(loadConfig({ file: file('empty.yaml', ''), flags: { primary: 'http://x:1' } }).primary.url, 'http://x:1')
 })
