@@ -8,12 +8,14 @@ import { buildAdmin, localBackend } from './admin/admin.ts'
 import { VerdictNotifier } from './admin/notify.ts'
 import { ComparisonEngine, type ExchangePair, type OutcomeHook } from './compare/engine.ts'
 import { verdictToGauge } from './gate/gate.ts'
+import { gateNotes, type GateNotes } from './gate/notes.ts'
 import { ParityStats, type ParitySink, type VersionEvent } from './gate/parity.ts'
 import { type GateResult } from './gate/types.ts'
 import { versionOf } from './gate/version.ts'
 import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
-import { MirrorController } from './mirror/mirror.ts'
+import { type BreakerEvent } from './mirror/breaker.ts'
+import { MirrorController, type MirrorState } from './mirror/mirror.ts'
 import { type MirrorObserver } from './mirror/types.ts'
 import { connectionCap, createProxyServer, type ProxyState } from './proxy/proxy.ts'
 import { RouteNamer } from './proxy/routes.ts'
@@ -21,6 +23,20 @@ import { createPrimaryPool } from './proxy/upstream.ts'
 import { DeadlineList } from './deadlines.ts'
 import { Metrics } from './stats/registry.ts'
 import { VERSION } from './version.ts'
+
+const LISTEN_ERRORS: Readonly<Record<string, string>> = {
+  EADDRINUSE: 'address already in use',
+  EADDRNOTAVAIL: 'address not available on this host',
+  EACCES: 'permission denied (ports under 1024 need privileges)',
+  ENOTFOUND: 'host name not found',
+  EAI_AGAIN: 'host name lookup failed'
+}
+
+/** `admin listener 0.0.0.0:9000: address already in use`, keeping the system's code for the exit status. */
+export function listenError (listener: 'proxy' | 'admin', address: string, err: NodeJS.ErrnoException): Error {
+  const what = err.code !== undefined && LISTEN_ERRORS[err.code] !== undefined ? LISTEN_ERRORS[err.code] : err.message
+  return Object.assign(new Error(`${listener} listener ${address}: ${what}`), { code: err.code })
+}
 
 function urlOf (address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
@@ -113,6 +129,12 @@ function createOutcomeHook (metrics: Metrics, parity: ParitySink, log: Logger, v
   }
 }
 
+/** Proxy settings the listener took at start (a reload cannot change them); the others are applied on reload. */
+function listenerSettings (proxy: FrozenConfig['proxy']): unknown {
+  const { requestIdHeader: _r, via: _v, xForwarded: _x, slowClientShare: _s, ...listener } = proxy
+  return listener
+}
+
 /** How many slow exchanges may hold primary connections: proxy.slowClientShare of primary.connections, at least one. */
 function slowClientCap (config: FrozenConfig): number {
   return Math.max(1, Math.floor(config.primary.connections * config.proxy.slowClientShare))
@@ -179,6 +201,52 @@ export function registerGateGauges (registry: Registry, parity: ParityStats): Ga
   return [verdict, ratio]
 }
 
+/** What the gate's reasons say about the mirror, from the config and the mirror's state in force (null state: no candidate). */
+export function notesFor (config: FrozenConfig, state: MirrorState | null): GateNotes {
+  return gateNotes({
+    candidate: config.candidate.url !== null && state !== null,
+    enabled: state?.enabled ?? config.mirror.enabled,
+    enabledAtRuntime: state !== null && state.enabled !== config.mirror.enabled,
+    percent: state?.percent ?? config.mirror.percent,
+    percentAtRuntime: state !== null && state.percent !== config.mirror.percent,
+    routePercents: config.routes.map((r) => r.mirror?.percent ?? 0),
+    unreachable: state?.unreachable ?? null
+  })
+}
+
+/**
+ * Everything that decides the verdict, for the one start-up line: where traffic goes, how much is
+ * mirrored and compared, the budgets, where to ask, whether changes need a token (never the token).
+ * `warnings` are the settings under which the gate cannot judge (logged at warn).
+ */
+export function startupSummary (config: FrozenConfig, addresses: { proxy: string, admin: string }, tokenSet: boolean): { summary: Record<string, unknown>, warnings: string[] } {
+  const m = config.mirror
+  const n = config.noise
+  const candidate = config.candidate.url
+  const safe = m.methods.filter((method) => ['GET', 'HEAD', 'OPTIONS'].includes(method))
+  const noiseOn = candidate !== null && n.percent > 0 && safe.length > 0
+  const summary = {
+    proxy: addresses.proxy,
+    admin: addresses.admin,
+    primary: config.primary.url,
+    candidate,
+    mirror: { enabled: m.enabled, percent: m.percent, methods: m.methods },
+    noise: {
+      percent: noiseOn ? n.percent : 0,
+      baseline: n.secondary ?? 'primary',
+      // a second call for noise.percent of the mirrored safe requests (and each route's first few)
+      extraPrimaryLoad: noiseOn && n.secondary === null ? `${+(n.percent * m.percent / 100).toFixed(3)} % of ${safe.join('/')} requests` : 'none'
+    },
+    gate: { window: config.gate.window, confidence: config.gate.confidence, mismatchBudget: config.gate.mismatchBudget, errorBudget: config.gate.errorBudget, latencyP95Ratio: config.gate.latencyP95Ratio, latencySlackMs: config.gate.latencySlackMs },
+    adminChanges: tokenSet ? 'need the admin token (set)' : 'from loopback peers only (no PARITYGATE_ADMIN_TOKEN)'
+  }
+  const warnings: string[] = []
+  const note = notesFor(config, candidate === null ? null : { enabled: m.enabled, percent: m.percent, inflight: 0, breaker: 'closed', lagMs: 0 }).nothingMirrored
+  if (note !== null && candidate !== null) warnings.push(note)
+  if (candidate === null) warnings.push('no candidate is configured (candidate.url, --candidate): paritygate only proxies, and the gate has nothing to judge')
+  return { summary, warnings }
+}
+
 /** Options of one process that are not config: secrets and test hooks. */
 export interface AppOptions {
   /** a pino logger (tests pass one with a sink) @default JSON on stdout at config.log.level */
@@ -209,6 +277,10 @@ export class App {
   #config: FrozenConfig
   #ready: boolean
   #closing: Promise<void> | null
+  /** the addresses and listener settings in force since listen(): a reload compares against these */
+  #listening: { listen: string, admin: string, proxy: FrozenConfig['proxy'], maxWindow: string } | null
+  /** breaker logs: when the last `still unreachable` line was written (at most one a minute) */
+  #breakerLoggedAt: number
 
   readonly role: 'single' | 'worker'
   readonly sink: ParitySink
@@ -231,7 +303,9 @@ export class App {
     this.metrics.gaugeFrom('paritygate_samples', 'Mismatch samples kept', () => this.engine?.samples.size ?? 0)
     this.metrics.gaugeFrom('paritygate_samples_bytes', 'Approximate memory of the mismatch samples', () => this.engine?.samples.bytes ?? 0)
     this.metrics.gaugeFrom('paritygate_samples_evicted', 'Mismatch samples dropped to stay within the caps, since start', () => this.engine?.samples.evicted ?? 0)
-    const mirror = config.candidate.url !== null ? new MirrorController(config, this.observer) : null
+    this.#listening = null
+    this.#breakerLoggedAt = 0
+    const mirror = this.#mirrorFor(config)
     this.proxyState = proxyStateFor(config, createPrimaryPool(config.primary, config.proxy.maxHeaderBytes), mirror, this.metrics, log)
     this.proxy = createProxyServer(this.proxyState, {
       ...config.proxy,
@@ -249,6 +323,35 @@ export class App {
     }), log)
     this.#ready = false
     this.#closing = null
+    this.parity.setNotes(() => notesFor(this.#config, this.proxyState.mirror?.state ?? null))
+  }
+
+  /** A mirror controller for `config` (null without a candidate), its breaker's changes logged. */
+  #mirrorFor (config: FrozenConfig, runtime?: MirrorController['runtime']): MirrorController | null {
+    if (config.candidate.url === null) return null
+    const mirror = new MirrorController(config, this.observer, runtime)
+    mirror.breaker.onChange = (event) => this.#breakerChanged(event)
+    return mirror
+  }
+
+  /**
+   * A candidate going down or coming back is logged at warn and info: every open after a close and
+   * every close, and while it stays down (a failed probe opens it again) one line a minute at most.
+   */
+  #breakerChanged (event: BreakerEvent): void {
+    const now = Date.now()
+    const since = new Date(event.since).toISOString()
+    if (event.state === 'closed') {
+      this.log.info({ since, downMs: now - event.since, reason: event.reason }, 'candidate reachable again: mirroring resumes')
+      return
+    }
+    if (event.previous === 'closed') {
+      this.#breakerLoggedAt = now
+      this.log.warn({ since, reason: event.reason, cooldownMs: this.#config.candidate.breaker.cooldownMs }, `candidate unreachable: mirroring paused: ${event.reason ?? 'unknown'}`)
+    } else if (now - this.#breakerLoggedAt >= 60_000) {
+      this.#breakerLoggedAt = now
+      this.log.warn({ since, reason: event.reason }, `candidate still unreachable: ${event.reason ?? 'unknown'}`)
+    }
   }
 
   /** The config in force (replaced by a successful reload). */
@@ -284,17 +387,34 @@ export class App {
     const prev = this.#config
     const state = this.proxyState
     const notes: string[] = []
-    if (next.listen !== prev.listen) notes.push('listen: changes need a restart')
-    if (next.admin !== prev.admin) notes.push('admin: changes need a restart')
-    if (JSON.stringify(next.proxy) !== JSON.stringify(prev.proxy)) notes.push('proxy: listener settings (header size, keep-alive) need a restart; forwarding options applied')
+    // Against what runs, not the previous file: a change back to the running address needs nothing.
+    const running = this.#listening ?? { listen: prev.listen, admin: prev.admin, proxy: prev.proxy, maxWindow: prev.gate.maxWindow }
+    if (next.listen !== running.listen) notes.push(`listen: changes need a restart (listening on ${running.listen})`)
+    if (next.admin !== running.admin && this.role === 'single') notes.push(`admin: changes need a restart (listening on ${running.admin})`)
+    if (JSON.stringify(listenerSettings(next.proxy)) !== JSON.stringify(listenerSettings(running.proxy))) notes.push('proxy: listener settings (header size, keep-alive) need a restart; forwarding options applied')
     if (JSON.stringify(next.primary) !== JSON.stringify(prev.primary)) {
       const old = state.pool as Pool
       state.pool = createPrimaryPool(next.primary, next.proxy.maxHeaderBytes)
       old.close().catch(() => old.destroy())
     }
-    if (JSON.stringify([next.candidate, next.mirror, next.proxy.maxHeaderBytes]) !== JSON.stringify([prev.candidate, prev.mirror, prev.proxy.maxHeaderBytes])) {
+    // A run-time override (PUT /api/v1/mirror) stays in force until the file changes that key:
+    // then the file's new word wins. Either way the reload's notes say so.
+    let runtime = state.mirror?.runtime ?? { enabled: null, percent: null }
+    if (runtime.percent !== null && next.mirror.percent !== prev.mirror.percent) {
+      notes.push(`mirror.percent: the file's new ${next.mirror.percent} replaces the run-time ${runtime.percent}`)
+      runtime = { ...runtime, percent: null }
+    }
+    if (runtime.enabled !== null && next.mirror.enabled !== prev.mirror.enabled) {
+      notes.push(`mirror.enabled: the file's new ${String(next.mirror.enabled)} replaces the run-time ${String(runtime.enabled)}`)
+      runtime = { ...runtime, enabled: null }
+    }
+    if (runtime.percent !== null && runtime.percent !== next.mirror.percent) notes.push(`mirror.percent: the run-time ${runtime.percent} stays in force over the file's ${next.mirror.percent} (PUT /api/v1/mirror, or a new mirror.percent in the file, replaces it)`)
+    if (runtime.enabled !== null && runtime.enabled !== next.mirror.enabled) notes.push(`mirror.enabled: the run-time ${String(runtime.enabled)} stays in force over the file's ${String(next.mirror.enabled)} (PUT /api/v1/mirror, or a new mirror.enabled in the file, replaces it)`)
+    const overrides = state.mirror?.runtime
+    if (JSON.stringify([next.candidate, next.mirror, next.proxy.maxHeaderBytes, next.noise]) !== JSON.stringify([prev.candidate, prev.mirror, prev.proxy.maxHeaderBytes, prev.noise]) ||
+        overrides?.percent !== runtime.percent || overrides?.enabled !== runtime.enabled) {
       const old = state.mirror
-      state.mirror = next.candidate.url !== null ? new MirrorController(next, this.observer, old?.runtime) : null
+      state.mirror = this.#mirrorFor(next, runtime)
       if (old !== null) old.close().catch(() => {})
     }
     if (next.candidate.url === null) {
@@ -306,7 +426,7 @@ export class App {
       this.engine.reconfigure(next)
     }
     this.parity.update(next.gate)
-    if (next.gate.maxWindow !== prev.gate.maxWindow) notes.push('gate.maxWindow: changes need a restart')
+    if (next.gate.maxWindow !== running.maxWindow) notes.push(`gate.maxWindow: changes need a restart (${running.maxWindow} in force)`)
     const fresh = proxyStateFor(next, state.pool as Pool, state.mirror, this.metrics, this.log)
     state.routes = fresh.routes
     state.forwarding = fresh.forwarding
@@ -329,15 +449,30 @@ export class App {
    */
   async listen (proxyAddr = this.config.listen, adminAddr = this.config.admin): Promise<{ proxy: string, admin: string }> {
     const p = parseHostPort(proxyAddr)
-    await new Promise<void>((resolve, reject) => {
-      this.proxy.once('error', reject)
-      this.proxy.listen(p.port, p.host, () => { this.proxy.off('error', reject); resolve() })
-    })
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.proxy.once('error', reject)
+        this.proxy.listen(p.port, p.host, () => { this.proxy.off('error', reject); resolve() })
+      })
+    } catch (err) {
+      await this.close()
+      throw listenError('proxy', proxyAddr, err as NodeJS.ErrnoException)
+    }
     const proxy = urlOf(this.proxy.address() as AddressInfo)
-    this.#ready = true
-    if (this.role === 'worker') return { proxy, admin: '' } // the group's primary serves the admin port
+    this.#listening = { listen: proxyAddr, admin: adminAddr, proxy: this.config.proxy, maxWindow: this.config.gate.maxWindow }
+    if (this.role === 'worker') { // the group's primary serves the admin port
+      this.#ready = true
+      return { proxy, admin: '' }
+    }
     const a = parseHostPort(adminAddr)
-    await this.admin.listen({ host: a.host, port: a.port })
+    try {
+      await this.admin.listen({ host: a.host, port: a.port })
+    } catch (err) {
+      // No proxy without its health endpoints: an orchestrator would never see it ready, nor stop it.
+      await this.close()
+      throw listenError('admin', adminAddr, err as NodeJS.ErrnoException)
+    }
+    this.#ready = true
     this.notifier.start()
     return { proxy, admin: urlOf(this.admin.server.address() as AddressInfo) }
   }

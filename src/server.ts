@@ -1,5 +1,5 @@
 /* Process entry for `serve`: the only place that listens on configured ports and installs signal handlers. */
-import { buildApp, type App } from './app.ts'
+import { buildApp, startupSummary, type App } from './app.ts'
 import { ConfigErrors, type FrozenConfig } from './config/index.ts'
 import { createLogger } from './logger.ts'
 import { VERSION } from './version.ts'
@@ -13,7 +13,9 @@ export async function serve (config: FrozenConfig, opts: { reload?: () => Frozen
   const log = createLogger(config.log.level, config.redact.headers)
   const app = buildApp(config, { logger: log, adminToken: opts.adminToken ?? null })
   const addresses = await app.listen()
-  log.info({ version: VERSION, proxy: addresses.proxy, admin: addresses.admin, primary: config.primary.url }, 'paritygate listening')
+  const { summary, warnings } = startupSummary(config, addresses, (opts.adminToken ?? null) !== null)
+  log.info({ version: VERSION, ...summary }, 'paritygate listening')
+  for (const warning of warnings) log.warn(warning)
 
   let stopping = false
   const stop = (signal: NodeJS.Signals) => {

@@ -11,7 +11,7 @@ import { type ParityStats } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
 import { type MirrorController, type MirrorState } from '../mirror/mirror.ts'
 import { type Metrics } from '../stats/registry.ts'
-import { PARITYGATE_ERR_BAD_WINDOW, PARITYGATE_ERR_UNKNOWN_ROUTE } from '../errors.ts'
+import { PARITYGATE_ERR_BAD_JSON, PARITYGATE_ERR_BAD_WINDOW, PARITYGATE_ERR_UNKNOWN_ROUTE } from '../errors.ts'
 
 /** One stored mismatch sample as the API shows it. */
 export type SampleView = Record<string, unknown>
@@ -218,6 +218,19 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
     bodyLimit: 64 * 1024
+  })
+
+  // Bodies are JSON whatever they are labelled: `curl -X PUT -d '{"enabled":false}'` sends them as
+  // a form, other clients with no Content-Type at all. Within the same bodyLimit; not JSON: a 400.
+  admin.removeContentTypeParser('text/plain')
+  admin.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
+    const text = (body as string).trim()
+    if (text === '') { done(null, undefined); return }
+    try {
+      done(null, JSON.parse(text))
+    } catch (err) {
+      done(new PARITYGATE_ERR_BAD_JSON((err as Error).message), undefined)
+    }
   })
 
   admin.addHook('onRequest', async (req, reply) => {

@@ -8,7 +8,7 @@ import cluster, { type Worker } from 'node:cluster'
 import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
 import { buildAdmin, type AdminBackend, type FieldReport, type MismatchList, type NoiseReport, type SampleView } from '../admin/admin.ts'
 import { VerdictNotifier } from '../admin/notify.ts'
-import { registerGateGauges } from '../app.ts'
+import { listenError, notesFor, registerGateGauges, startupSummary } from '../app.ts'
 import { EXAMPLES_PER_PATH } from '../compare/field-stats.ts'
 import { ConfigErrors, parseHostPort, type FrozenConfig } from '../config/index.ts'
 import { ParityStats } from '../gate/parity.ts'
@@ -25,13 +25,16 @@ export function mergeMirrorStates (states: Array<MirrorState | null>): (MirrorSt
   const present = states.filter((s): s is MirrorState => s !== null)
   if (present.length === 0) return null
   const breakers = [...new Set(present.map((s) => s.breaker))]
+  // the earliest outage of any worker's breaker
+  const outages = present.flatMap((s) => s.unreachable ?? []).sort((a, b) => (a.since < b.since ? -1 : 1))
   return {
     enabled: present[0].enabled,
     percent: present[0].percent,
     inflight: present.reduce((n, s) => n + s.inflight, 0),
     breaker: breakers.length === 1 ? breakers[0] : breakers.join(','),
     lagMs: Math.max(...present.map((s) => s.lagMs)),
-    workers: present.length
+    workers: present.length,
+    ...(outages.length > 0 ? { unreachable: outages[0] } : {})
   }
 }
 
@@ -137,6 +140,8 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
   let stopping = false
   let proxyUrl = ''
   let onAllReady: (() => void) | null = null
+  let onStartFailed: ((err: Error) => void) | null = null
+  let started = false
   let notifier: VerdictNotifier | null = null
 
   const live = (): Worker[] => Object.values(cluster.workers ?? {}).filter((w): w is Worker => w !== undefined && !w.isDead())
@@ -156,6 +161,12 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
 
   const onMessage = (worker: Worker, msg: WorkerMessage) => {
     if (msg === null || typeof msg !== 'object' || !('pg' in msg)) return
+    const failed = msg as unknown as { pg: string, code?: string, message?: string }
+    if (failed.pg === 'failed') {
+      // A worker could not start (a proxy listener that cannot bind): the group stops with its reason.
+      onStartFailed?.(Object.assign(new Error(String(failed.message)), { code: failed.code }))
+      return
+    }
     if (msg.pg === 'stats') {
       // versions first: a new build's first counts land in its fresh windows, an earlier build's are dropped
       for (const version of msg.versions ?? []) parity.version(version)
@@ -187,6 +198,11 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
       ready.delete(worker.id)
       workersGauge.set(ready.size)
       if (stopping) return
+      if (!started) {
+        // A worker that cannot start (it said why: see 'failed') will not do better forked again.
+        onStartFailed?.(new Error(`a worker exited before the group was listening (code ${String(code)}, signal ${String(signal)})`))
+        return
+      }
       log.error({ worker: worker.id, code, signal }, 'worker exited: starting a new one')
       setTimeout(fork, 1000).unref()
     })
@@ -204,9 +220,23 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
     queryAll('reset').catch(() => {})
   })
 
-  const allReady = new Promise<void>((resolve) => { onAllReady = resolve })
+  const killAll = async (): Promise<void> => {
+    stopping = true
+    const workers = live()
+    await Promise.all(workers.map((w) => new Promise<void>((resolve) => {
+      if (w.isDead()) { resolve(); return }
+      w.once('exit', () => resolve())
+      w.kill('SIGKILL')
+    })))
+  }
+  const allReady = new Promise<void>((resolve, reject) => { onAllReady = resolve; onStartFailed = reject })
   for (let i = 0; i < opts.workers; i++) fork()
-  await allReady
+  try {
+    await allReady
+  } catch (err) {
+    await killAll()
+    throw err
+  }
 
   const backend: AdminBackend = {
     metrics: async () => ({ contentType: registry.contentType, text: `${await aggregator.clusterMetrics()}\n${await registry.metrics()}` }),
@@ -227,15 +257,32 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
   }
   const admin = buildAdmin(backend, log)
   const a = parseHostPort(config.admin)
-  await admin.listen({ host: a.host, port: a.port })
+  try {
+    await admin.listen({ host: a.host, port: a.port })
+  } catch (err) {
+    // No group without its health endpoints: stop the workers, say which listener failed.
+    await killAll()
+    await admin.close().catch(() => {})
+    throw listenError('admin', config.admin, err as NodeJS.ErrnoException)
+  }
+  started = true
+  // The gate's reasons learn about the group's mirror (nothing mirrored, candidate unreachable) from the workers.
+  let mirrorNow: MirrorState | null = null
+  const pollMirror = (): void => { backend.mirrorState().then((m) => { mirrorNow = m }, () => {}) }
+  pollMirror()
+  const mirrorPoll = setInterval(pollMirror, 2000).unref()
+  parity.setNotes(() => notesFor(current, mirrorNow))
   const adminUrl = `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${(admin.server.address() as { port: number }).port}`
   notifier = new VerdictNotifier(config.gate.notify, () => parity.gate(), log)
   notifier.start()
-  log.info({ proxy: proxyUrl, admin: adminUrl, workers: opts.workers, primary: config.primary.url }, 'paritygate listening')
+  const { summary, warnings } = startupSummary(config, { proxy: proxyUrl, admin: adminUrl }, opts.adminToken !== null)
+  log.info({ ...summary, workers: opts.workers }, 'paritygate listening')
+  for (const warning of warnings) log.warn(warning)
 
   const stop = async () => {
     if (stopping) return
     stopping = true
+    clearInterval(mirrorPoll)
     notifier?.stop()
     const { delayMs, graceMs } = current.shutdown
     if (delayMs > 0) await new Promise((resolve) => setTimeout(resolve, delayMs))

@@ -4,6 +4,7 @@ import { type MirrorDecision } from '../mirror/types.ts'
 import { COUNTERS, RollingWindow, type Counter } from '../stats/window.ts'
 import { evaluateGate, parseWindow } from './gate.ts'
 import { collectGateInput } from './input.ts'
+import { annotate, type GateNotes } from './notes.ts'
 import { type GateConfig, type GateResult } from './types.ts'
 import { VersionTracker, type VersionChange } from './version.ts'
 
@@ -24,7 +25,7 @@ export interface RouteReport {
 }
 
 /** Every mirror decision, as paritygate_mirror_decisions_total labels them. */
-export const DECISIONS = ['mirrored', 'sampled_out', 'unsafe_method', 'body_too_large', 'overloaded', 'circuit_open', 'disabled', 'shutdown'] as const satisfies readonly MirrorDecision[]
+export const DECISIONS = ['mirrored', 'sampled_out', 'unsafe_method', 'body_too_large', 'overloaded', 'circuit_open', 'disabled', 'shutdown', 'shadow'] as const satisfies readonly MirrorDecision[]
 
 /** Time series of `GET /api/v1/history`: oldest point first; a point is the bucket starting at `start + k * stepMs`. */
 export interface HistoryReport {
@@ -102,6 +103,8 @@ export class ParityStats implements ParitySink {
   #listeners: Array<(event: VersionEvent) => void>
   /** route names seen before the last reset, still known to the API */
   #earlier: Set<string>
+  /** what the reasons say about the mirror (nothing mirrored, candidate unreachable) */
+  #notes: (() => GateNotes | null) | null
 
   constructor (settings: ParitySettings, now: () => number = Date.now) {
     this.#settings = settings
@@ -114,6 +117,12 @@ export class ParityStats implements ParitySink {
     this.#versions = new VersionTracker()
     this.#listeners = []
     this.#earlier = new Set()
+    this.#notes = null
+  }
+
+  /** Where the gate's answers learn about the mirror, for their reasons (see gate/notes.ts). */
+  setNotes (notes: () => GateNotes | null): void {
+    this.#notes = notes
   }
 
   get settings (): ParitySettings { return this.#settings }
@@ -224,7 +233,7 @@ export class ParityStats implements ParitySink {
   gate (windowText?: string, route: string | null = null): GateResult {
     const window = windowText ?? this.#settings.window
     const input = collectGateInput(this.window, this.latency, { window, windowMs: this.windowMs(window), route, confidence: this.#settings.confidence, since: this.#since })
-    return { ...evaluateGate(input, this.#settings), candidateVersion: this.#versions.current }
+    return { ...annotate(evaluateGate(input, this.#settings), this.#notes?.() ?? null), candidateVersion: this.#versions.current }
   }
 
   /**

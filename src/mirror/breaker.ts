@@ -2,6 +2,16 @@
 
 export type BreakerState = 'closed' | 'open' | 'half_open'
 
+/** A change the breaker reports: it opened (first, or again after a failed probe), or it closed. */
+export interface BreakerEvent {
+  state: 'open' | 'closed'
+  previous: BreakerState
+  /** when it first opened (this outage's start), ms since the epoch */
+  since: number
+  /** what the last failure said, e.g. `connect ECONNREFUSED 10.0.0.5:8080` */
+  reason: string | null
+}
+
 /**
  * Closed: everything passes. After `failures` consecutive failures it opens and refuses for
  * `cooldownMs`; then one probe passes (half-open): a success closes it, a failure opens it again,
@@ -16,6 +26,11 @@ export class CircuitBreaker {
   #consecutive: number
   #openedAt: number
   #probing: boolean
+  /** when the current outage began (the first open since the last close); 0 while closed */
+  #since: number
+  #reason: string | null
+  /** told of every open and close (see BreakerEvent); never throws into the breaker */
+  onChange: ((event: BreakerEvent) => void) | null
 
   /**
    * @param failures consecutive failures that open the breaker @default 5
@@ -28,9 +43,17 @@ export class CircuitBreaker {
     this.#consecutive = 0
     this.#openedAt = 0
     this.#probing = false
+    this.#since = 0
+    this.#reason = null
+    this.onChange = null
   }
 
   get state (): BreakerState { return this.#state }
+
+  /** While open or half-open: since when (ms since the epoch) and why the candidate is unreachable; null while closed. */
+  get outage (): { since: number, reason: string | null } | null {
+    return this.#state === 'closed' ? null : { since: this.#since, reason: this.#reason }
+  }
 
   /** Whether a half-open probe is in flight now. */
   get probing (): boolean { return this.#probing }
@@ -49,9 +72,19 @@ export class CircuitBreaker {
   }
 
   success (): void {
+    const previous = this.#state
     this.#consecutive = 0
     this.#probing = false
     this.#state = 'closed'
+    if (previous !== 'closed') {
+      const event: BreakerEvent = { state: 'closed', previous, since: this.#since, reason: this.#reason }
+      this.#since = 0
+      this.#emit(event)
+    }
+  }
+
+  #emit (event: BreakerEvent): void {
+    try { this.onChange?.(event) } catch {}
   }
 
   /** A mirror ended neither in success nor in failure of the candidate: a probe's slot is free again, the state unchanged. */
@@ -59,12 +92,17 @@ export class CircuitBreaker {
     this.#probing = false
   }
 
-  failure (now = Date.now()): void {
+  /** @param reason what the failure said (an error message), kept for logs and the gate */
+  failure (now = Date.now(), reason: string | null = null): void {
     this.#probing = false
+    if (reason !== null) this.#reason = reason
     if (this.#state === 'half_open' || ++this.#consecutive >= this.failures) {
+      const previous = this.#state
       this.#state = 'open'
       this.#openedAt = now
       this.#consecutive = 0
+      if (previous === 'closed') this.#since = now
+      this.#emit({ state: 'open', previous, since: this.#since, reason: this.#reason })
     }
   }
 }

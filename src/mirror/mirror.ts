@@ -66,6 +66,8 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
   probe: boolean
   /** called off before the candidate answered (withdraw): no candidate exchange, no comparison */
   withdrawn: boolean
+  /** what the candidate exchange's error said (for the breaker's log and the gate), when it failed */
+  errorDetail: string | null
 
   constructor (controller: MirrorController, route: string, method: string, path: string, requestId: string, headers: string[], captureLimit: number) {
     super()
@@ -89,6 +91,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.remote = null
     this.probe = false
     this.withdrawn = false
+    this.errorDetail = null
   }
 
   /**
@@ -252,6 +255,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
 
   onError (err: Error): void {
     if (this.abortReason === null && completeWithoutBody(err, this.candidate.status)) { this.finishCandidate(null); return }
+    if (this.abortReason === null) this.errorDetail = err.message.slice(0, 200)
     this.finishCandidate(this.abortReason?.reason ?? candidateErrorReason(err))
   }
 
@@ -416,6 +420,29 @@ export interface MirrorState {
   inflight: number
   breaker: string
   lagMs: number
+  /** while the breaker is open or half-open: since when and why the candidate is unreachable */
+  unreachable?: { since: string, reason: string }
+}
+
+/**
+ * Noise baselines a route gets before noise.percent takes over: enough observations for the noise
+ * learner to judge (its decayed count reaching noise.minObservations), plus one; 100 at most.
+ */
+export function noiseWarmUp (halfLife: number, minObservations: number): number {
+  const decay = Math.pow(0.5, 1 / halfLife)
+  let total = 0
+  for (let k = 1; k <= 100; k++) {
+    total = total * decay + 1
+    if (total >= minObservations) return Math.min(100, k + 1)
+  }
+  return 100
+}
+
+/** What a failure of the candidate said, for the breaker: the error's message, or what the reason label means. */
+function failureDetail (job: MirrorJob, reason: CandidateErrorReason): string {
+  if (job.errorDetail !== null) return job.errorDetail
+  if (reason === 'timeout') return `no complete answer within candidate.timeoutMs ${job.controller.timeoutMs} ms`
+  return `candidate exchange failed (${reason})`
 }
 
 /**
@@ -439,6 +466,9 @@ export class MirrorController {
   #set: ReadonlyArray<[string, string]>
   #noisePool: Pool | null
   #noisePercent: number
+  /** noise baselines taken so far per route during its warm-up (routes are bounded by the config) */
+  #warm: Map<string, number>
+  #warmUp: number
   #enabledOverride: boolean | null
   #percentOverride: number | null
   #inflight: number
@@ -466,6 +496,8 @@ export class MirrorController {
     this.budget = budget ?? new CaptureBudget(config.mirror.maxCaptureBytes)
     this.lag.start()
     this.#noisePercent = config.noise.percent
+    this.#warm = new Map()
+    this.#warmUp = noiseWarmUp(config.noise.halfLife, config.noise.minObservations)
     this.#noisePool = config.noise.percent > 0 ? candidatePool(config.noise.secondary ?? config.primary.url, { ...this.#poolSettings, connections: 8 }) : null
     this.#methods = new Set(config.mirror.methods)
     this.#drop = new Set(candidate.dropHeaders.map((h) => h.toLowerCase()))
@@ -516,13 +548,16 @@ export class MirrorController {
   }
 
   get state (): MirrorState {
-    return {
+    const state: MirrorState = {
       enabled: this.#enabledOverride ?? this.#config.enabled,
       percent: this.#percentOverride ?? this.#config.percent,
       inflight: this.#inflight,
       breaker: this.breaker.state,
       lagMs: Math.round(this.lag.lagMs)
     }
+    const outage = this.breaker.outage
+    if (outage !== null) state.unreachable = { since: new Date(outage.since).toISOString(), reason: outage.reason ?? 'unknown' }
+    return state
   }
 
   /** The kill switch and the dial: takes effect for the next request. */
@@ -543,7 +578,7 @@ export class MirrorController {
       return null
     }
     const job = new MirrorJob(this, route.name, req.method as string, req.url as string, requestId, this.#headers(forwarded), this.#candidate.maxResponseBytes)
-    if (this.#noisePool !== null && !hasBody && SAFE.has(job.method) && randomPick(this.#noisePercent)) {
+    if (this.#noisePool !== null && !hasBody && SAFE.has(job.method) && (this.#warming(route.name) || randomPick(this.#noisePercent))) {
       job.secondary = new SecondaryExchange(job, this.#noisePool, [...forwarded, this.#config.shadowHeader, '1'])
     }
     job.probe = this.breaker.probing
@@ -560,8 +595,22 @@ export class MirrorController {
     return { job, primaryBody }
   }
 
+  /**
+   * Whether this safe request is one of its route's first ones, which all get a noise baseline:
+   * at noise.percent alone, a route's first baselines come late, and every comparison before
+   * them is a mismatch on its fresh ids and timestamps.
+   */
+  #warming (route: string): boolean {
+    const n = this.#warm.get(route) ?? 0
+    if (n >= this.#warmUp) return false
+    this.#warm.set(route, n + 1)
+    return true
+  }
+
   #decide (req: IncomingMessage, route: MirrorRoute, hasBody: boolean): MirrorDecision | null {
     if (!(this.#enabledOverride ?? this.#config.enabled)) return 'disabled'
+    // Already a mirror (another paritygate's, or our own through a Service that leads back here): never mirror it again.
+    if (req.headers[this.#shadowHeader] !== undefined) return 'shadow'
     const method = req.method as string
     if (!(route.mirrorMethods ?? this.#methods).has(method)) return 'unsafe_method'
     const percent = route.mirrorPercent ?? this.#percentOverride ?? this.#config.percent
@@ -575,6 +624,11 @@ export class MirrorController {
     if (this.#inflight >= this.#cap || this.lag.lagging) return 'overloaded'
     if (!this.breaker.allow()) return 'circuit_open'
     return null
+  }
+
+  /** mirror.shadowHeader, lowercased as Node's req.headers has it */
+  get #shadowHeader (): string {
+    return this.#config.shadowHeader.toLowerCase()
   }
 
   #stickyKey (req: IncomingMessage): string | null {
@@ -620,7 +674,7 @@ export class MirrorController {
     this.#jobs.delete(job)
     this.observer.inflight(this.#inflight)
     if (reason === null) this.breaker.success()
-    else if (BREAKER_FAILURES.has(reason) && !job.withdrawn) this.breaker.failure()
+    else if (BREAKER_FAILURES.has(reason) && !job.withdrawn) this.breaker.failure(Date.now(), failureDetail(job, reason))
     else if (job.probe) this.breaker.release() // ours or the client's doing: says nothing of the candidate
     if (job.withdrawn) return
     this.observer.candidate(job.route, job.method, job.candidate.status, job.candidate.durationMs / 1000, reason)

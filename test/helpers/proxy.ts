@@ -22,7 +22,9 @@ export interface StartedProxy {
 export async function startProxy (t: TestContext, config: Record<string, unknown>, opts: { adminToken?: string } = {}): Promise<StartedProxy> {
   // Tests count mirrors exactly: on a loaded CI machine, shedding on event-loop lag would drop some.
   const mirror = { maxEventLoopLagMs: 60_000, ...(config.mirror as Record<string, unknown> | undefined) }
-  const full = validateConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config, mirror })
+  // Nor a noise baseline unless asked for (noise.percent is 5 by default): tests count the primary's requests.
+  const noise = { percent: 0, ...(config.noise as Record<string, unknown> | undefined) }
+  const full = validateConfig({ listen: '127.0.0.1:0', admin: '127.0.0.1:0', ...config, mirror, noise })
   let text = ''
   const logs: Array<Record<string, unknown>> = []
   const sink = new Writable({
