@@ -3,7 +3,7 @@ import { Pool } from 'undici'
 import { upstreamConnector } from '../connector.ts'
 
 /** Why a request was or was not mirrored; the `decision` label of paritygate_mirror_decisions_total. */
-export type MirrorDecision = 'mirrored' | 'sampled_out' | 'unsafe_method' | 'body_too_large' | 'overloaded' | 'circuit_open' | 'disabled' | 'shutdown'
+export type MirrorDecision = 'mirrored' | 'sampled_out' | 'unsafe_method' | 'body_too_large' | 'overloaded' | 'circuit_open' | 'disabled' | 'shutdown' | 'shadow'
 
 /** Why a candidate exchange failed; the `reason` label of paritygate_candidate_errors_total. */
 export type CandidateErrorReason = 'timeout' | 'connect' | 'reset' | 'parse' | 'too_large' | 'overloaded' | 'shutdown' | 'client_aborted' | 'other'
