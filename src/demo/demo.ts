@@ -4,6 +4,7 @@ import { Pool } from 'undici'
 import { buildApp } from '../app.ts'
 import { validateConfig } from '../config/index.ts'
 import { createLogger } from '../logger.ts'
+import { fetchReport, formatReport } from '../report/report.ts'
 import { DEMO_DIFFERENCES, startDemoService } from './services.ts'
 
 function percentile (sorted: number[], p: number): number {
@@ -11,10 +12,13 @@ function percentile (sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor(p * sorted.length))]
 }
 
-const pct = (x: number) => `${(x * 100).toFixed(2)} %`
-
-/** Runs the demo for `durationSeconds`, prints what happened and the verdict, and stops everything. */
-export async function runDemo (opts: { durationSeconds: number, concurrency?: number }): Promise<void> {
+/**
+ * Runs the demo for `durationSeconds` (0: until SIGINT or SIGTERM, traffic paced for a person
+ * watching the page), then prints what happened and the report of `paritygate report`, and stops
+ * everything.
+ */
+export async function runDemo (opts: { durationSeconds: number, concurrency?: number, signal?: AbortSignal, log?: (line: string) => void }): Promise<void> {
+  const print = opts.log ?? ((line: string) => console.log(line))
   const concurrency = opts.concurrency ?? 8
   const v1 = await startDemoService(false)
   const v2 = await startDemoService(true)
@@ -30,21 +34,31 @@ export async function runDemo (opts: { durationSeconds: number, concurrency?: nu
   })
   const app = buildApp(config, { logger: createLogger('warn', config.redact.headers) })
   const addresses = await app.listen()
-  console.log(`demo primary (v1)    ${v1.url}`)
-  console.log(`demo candidate (v2)  ${v2.url}`)
-  console.log(`paritygate proxy     ${addresses.proxy}   (users are served by v1 only)`)
-  console.log(`paritygate admin     ${addresses.admin}   (/api/v1/gate, /api/v1/fields, /api/v1/mismatches, /metrics)`)
-  console.log('known differences:')
-  for (const d of DEMO_DIFFERENCES) console.log(`  ${d}`)
-  console.log(`driving traffic for ${opts.durationSeconds} s, mirroring 100 % ...`)
+  const untilStopped = opts.durationSeconds === 0
+  print(`demo primary (v1)    ${v1.url}`)
+  print(`demo candidate (v2)  ${v2.url}`)
+  print(`paritygate proxy     ${addresses.proxy}   (users are served by v1 only)`)
+  print(`paritygate admin     ${addresses.admin}   (/api/v1/gate, /api/v1/fields, /api/v1/mismatches, /metrics)`)
+  print(`the page             ${addresses.admin}/   (open it in a browser: verdict, routes, charts, fields, samples)`)
+  print('known differences:')
+  for (const d of DEMO_DIFFERENCES) print(`  ${d}`)
+  print(untilStopped ? 'driving traffic until Ctrl-C, mirroring 100 % ...' : `driving traffic for ${opts.durationSeconds} s, mirroring 100 % ...`)
 
+  const stop = new AbortController()
+  const onSignal = () => stop.abort()
+  if (untilStopped) {
+    process.once('SIGINT', onSignal)
+    process.once('SIGTERM', onSignal)
+  }
+  opts.signal?.addEventListener('abort', onSignal, { once: true })
+  const timer = untilStopped ? null : setTimeout(onSignal, opts.durationSeconds * 1000)
   const client = new Pool(addresses.proxy, { connections: concurrency })
   const latencies: number[] = []
   const statuses = new Map<number, number>()
-  const deadline = performance.now() + opts.durationSeconds * 1000
+  const started = performance.now()
   let n = 0
   const worker = async () => {
-    while (performance.now() < deadline) {
+    while (!stop.signal.aborted) {
       const i = n++
       const kind = i % 10
       const t0 = performance.now()
@@ -52,37 +66,29 @@ export async function runDemo (opts: { durationSeconds: number, concurrency?: nu
         ? { method: 'GET', path: `/orders/${1 + (i % 500)}` }
         : kind < 9 ? { method: 'GET', path: `/users/${1000 + (i % 50)}` } : { method: 'POST', path: '/orders', headers: { 'content-type': 'application/json' }, body: '{"sku":"sku-1","qty":2}' })
       await res.body.dump()
-      latencies.push(performance.now() - t0)
+      if (latencies.length < 1_000_000) latencies.push(performance.now() - t0)
       statuses.set(res.statusCode, (statuses.get(res.statusCode) ?? 0) + 1)
+      // Until Ctrl-C: about 25 requests a second per connection, for a person watching the page.
+      if (untilStopped && !stop.signal.aborted) await new Promise((resolve) => setTimeout(resolve, 40))
     }
   }
   await Promise.all(Array.from({ length: concurrency }, worker))
+  if (timer !== null) clearTimeout(timer)
+  process.off('SIGINT', onSignal)
+  process.off('SIGTERM', onSignal)
+  const seconds = (performance.now() - started) / 1000
   await client.close()
   for (let i = 0; i < 100 && ((app.engine?.queued ?? 0) > 0 || (app.proxyState.mirror?.state.inflight ?? 0) > 0); i++) await new Promise((resolve) => setTimeout(resolve, 20))
 
   latencies.sort((a, b) => a - b)
-  console.log('')
-  console.log(`requests: ${latencies.length} in ${opts.durationSeconds} s over ${concurrency} connections; statuses ${[...statuses].map(([s, c]) => `${s}×${c}`).join(' ')}`)
-  console.log(`client latency through the proxy: p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms`)
-  console.log('')
-  console.log('routes                 match  mismatch  noise  error  skipped  mismatch%   p95 v1 / v2 ms')
-  for (const r of app.parity.routes()) {
-    const c = r.counts
-    console.log(`  ${r.route.padEnd(20)} ${String(c.match).padStart(5)} ${String(c.mismatch).padStart(9)} ${String(c.noise).padStart(6)} ${String(c.error).padStart(6)} ${String(c.skipped).padStart(8)}  ${pct(r.mismatchRatio).padStart(9)}   ${r.primary.p95Ms.toFixed(2)} / ${r.candidate.p95Ms.toFixed(2)}`)
-  }
-  const decisions = (await app.metrics.mirrorDecisions.get()).values.filter((v) => v.labels.decision !== 'mirrored')
-  if (decisions.length > 0) console.log(`  not mirrored: ${decisions.map((v) => `${v.labels.route} ${v.labels.decision} ×${v.value}`).join(', ')}`)
-  console.log('')
-  console.log('top differing fields:')
-  for (const f of (app.engine?.fieldReport(null) ?? []).slice(0, 6)) {
-    console.log(`  ${f.route.padEnd(20)} ${f.path.padEnd(16)} ${String(f.count).padStart(5)} ×  ${pct(f.ratio).padStart(8)} of compared  ${f.noisy ? `noise (v1 differs from itself ${pct(f.noiseRate)})` : 'REAL DIFFERENCE'}`)
-  }
-  const gate = app.parity.gate()
-  console.log('')
-  console.log(`gate verdict over ${gate.window}: ${gate.verdict.toUpperCase()}`)
-  for (const [name, check] of Object.entries(gate.checks)) console.log(`  ${name.padEnd(8)} ${check.verdict.padEnd(12)} ${check.reason}`)
-  console.log('')
-  console.log('Argo Rollouts asks GET /api/v1/gate ({$.verdict}); Flagger POSTs /api/v1/gate/flagger; see README.md.')
+  print('')
+  print(`requests: ${n} in ${seconds.toFixed(1)} s over ${concurrency} connections; statuses ${[...statuses].map(([s, c]) => `${s}×${c}`).join(' ')}`)
+  print(`client latency through the proxy: p50 ${percentile(latencies, 0.5).toFixed(2)} ms, p99 ${percentile(latencies, 0.99).toFixed(2)} ms`)
+  print('')
+  // The same report as `paritygate report --admin ...` against a running instance.
+  print(formatReport(await fetchReport(addresses.admin, {})))
+  print('')
+  print('Argo Rollouts asks GET /api/v1/gate ({$.verdict}); Flagger POSTs /api/v1/gate/flagger; see README.md.')
   await app.close()
   for (const s of [v1, v2]) {
     s.server.closeAllConnections()

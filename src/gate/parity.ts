@@ -25,7 +25,9 @@ export interface RouteReport {
 }
 
 /** Every mirror decision, as paritygate_mirror_decisions_total labels them. */
-export const DECISIONS = ['mirrored', 'sampled_out', 'unsafe_method', 'body_too_large', 'overloaded', 'circuit_open', 'disabled', 'shutdown', 'shadow'] as const satisfies readonly MirrorDecision[]
+const DECISION_SET: Readonly<Record<MirrorDecision, true>> = { mirrored: true, sampled_out: true, unsafe_method: true, body_too_large: true, overloaded: true, circuit_open: true, disabled: true, shutdown: true, shadow: true }
+/** (From a Record, so that a new decision cannot be left out of the history's window.) */
+export const DECISIONS = Object.keys(DECISION_SET) as MirrorDecision[]
 
 /** Time series of `GET /api/v1/history`: oldest point first; a point is the bucket starting at `start + k * stepMs`. */
 export interface HistoryReport {
@@ -146,13 +148,14 @@ export class ParityStats implements ParitySink {
     this.latency.record(route, target, micros)
   }
 
+  /** One mirror decision, for the history (called on the live path: a decision it does not know is ignored, never thrown). */
   decision (route: string, decision: MirrorDecision): void {
-    this.decisions.record(route, decision)
+    this.addDecisions(route, decision, 1)
   }
 
   /** `decision` times `n` (the batches of a worker group); an unknown decision is ignored. */
   addDecisions (route: string, decision: string, n: number): void {
-    if ((DECISIONS as readonly string[]).includes(decision)) this.decisions.add(route, decision as MirrorDecision, n)
+    if (Object.hasOwn(DECISION_SET, decision)) this.decisions.add(route, decision as MirrorDecision, n)
   }
 
   /**

@@ -212,3 +212,14 @@ test('history of a --workers group should cover every worker: counts and mirror 
   child.kill('SIGTERM')
   await once(child, 'exit')
 })
+
+test('a mirror decision the history does not know should be ignored, never thrown on the live path', () => {
+  const config = validateConfig({ primary: { url: 'http://127.0.0.1:1' } })
+  const parity = new ParityStats(config.gate)
+  parity.decision('r', 'shadow')
+  parity.decision('r', 'from-a-newer-build' as 'shadow')
+  parity.addDecisions('r', 'toString', 3)
+  const h = parity.history('1m', 'r')
+  strictEqual(h.decisions.shadow.reduce((a, b) => a + b, 0), 1)
+  strictEqual(h.counts.requests.reduce((a, b) => a + b, 0), 1)
+})
