@@ -9,7 +9,7 @@ import { looksLikeUrl, redactUrl } from '../compare/redact.ts'
 import { type FrozenConfig } from '../config/index.ts'
 import { type ParityStats } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
-import { type MirrorController, type MirrorState } from '../mirror/mirror.ts'
+import { type MirrorController, type MirrorState } from '../mirror/controller.ts'
 import { type Metrics } from '../stats/registry.ts'
 import { PARITYGATE_ERR_BAD_JSON, PARITYGATE_ERR_BAD_WINDOW, PARITYGATE_ERR_UNKNOWN_ROUTE } from '../errors.ts'
 
@@ -211,14 +211,24 @@ function servePage (admin: FastifyInstance): void {
   }
 }
 
+/** Connections the admin port takes at once: far more than probes, scrapes and a few pages need, far fewer than descriptors. */
+const ADMIN_MAX_CONNECTIONS = 512
+
 /** Builds the admin fastify instance (not yet listening). */
 export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
   const admin = fastify({
     loggerInstance: log.child({ component: 'admin' }, { level: log.isLevelEnabled('warn') ? 'warn' : log.level }),
     logController: new LogController({ disableRequestLogging: true }),
     return503OnClosing: false,
-    bodyLimit: 64 * 1024
+    bodyLimit: 64 * 1024,
+    // The admin port must answer probes whatever its clients do: a head within 10 s (fastify's
+    // requestTimeout 0 would make Node's headersTimeout 0), a whole request within 30 s, idle
+    // keep-alive connections closed after 10 s, and at most ADMIN_MAX_CONNECTIONS at once.
+    requestTimeout: 30_000,
+    keepAliveTimeout: 10_000,
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1000 }
   })
+  admin.server.maxConnections = ADMIN_MAX_CONNECTIONS
 
   // Bodies are JSON whatever they are labelled: `curl -X PUT -d '{"enabled":false}'` sends them as
   // a form, other clients with no Content-Type at all. Within the same bodyLimit; not JSON: a 400.
