@@ -15,7 +15,8 @@ import { versionOf } from './gate/version.ts'
 import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { type BreakerEvent } from './mirror/breaker.ts'
-import { MirrorController, type MirrorState } from './mirror/mirror.ts'
+import { MirrorController, type MirrorState } from './mirror/controller.ts'
+import { ioThreadOf } from './mirror/io-thread.ts'
 import { type MirrorObserver } from './mirror/types.ts'
 import { connectionCap, createProxyServer, type ProxyState } from './proxy/proxy.ts'
 import { RouteNamer } from './proxy/routes.ts'
@@ -102,7 +103,8 @@ function createMirrorObserver (metrics: Metrics, parity: ParitySink, log: Logger
     },
     room: (bytes) => engine()?.hasRoom(bytes) ?? true,
     fetch: (route, spec, onDone) => {
-      const remote = engine()?.fetchCandidate(spec, onDone) ?? null
+      const workers = engine()?.workers ?? null
+      const remote = workers === null ? null : ioThreadOf(workers).fetch(spec, onDone)
       if (remote !== null) metrics.mirrorOffloaded.labels(route).inc()
       return remote
     }

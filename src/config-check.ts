@@ -4,7 +4,7 @@
  * is reported, not the first of each), the rules as a whole, and the gate window.
  */
 import { checkRules } from './compare/rule-set.ts'
-import { parsePath } from './compare/rules.ts'
+import { parsePath } from './compare/json-path.ts'
 import { type FrozenConfig } from './config/index.ts'
 import { checkGateSettings } from './gate/parity.ts'
 

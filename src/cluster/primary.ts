@@ -13,7 +13,7 @@ import { EXAMPLES_PER_PATH } from '../compare/field-stats.ts'
 import { ConfigErrors, parseHostPort, type FrozenConfig } from '../config/index.ts'
 import { ParityStats } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
-import { type MirrorState } from '../mirror/mirror.ts'
+import { type MirrorState } from '../mirror/controller.ts'
 import { type PrimaryMessage, type QueryOp, type WorkerMessage } from './protocol.ts'
 
 const QUERY_TIMEOUT_MS = 5000

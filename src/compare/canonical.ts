@@ -31,6 +31,7 @@
  */
 import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
+import { normalizeNumber } from './numbers.ts'
 
 /** Node kinds of the canonical tree. */
 export const Kind = {
@@ -566,52 +567,4 @@ function parseNumber (s: string, i: number): number {
   }
   strText = normalizeNumber(negative, s.slice(intStart, intEnd), frac, exp)
   return i
-}
-
-/**
- * Canonical text of the decimal `(-)int.frac e exp`, computed on its digits only.
- * Exported for the numeric tolerance rules and for tests.
- * @param negative sign
- * @param int integer digits
- * @param frac fraction digits ('' when none)
- * @param exp exponent with optional sign ('' when none)
- */
-export function normalizeNumber (negative: boolean, int: string, frac: string, exp: string): string {
-  let digits = int + frac
-  let lead = 0
-  while (lead < digits.length && digits.charCodeAt(lead) === 0x30) lead++
-  if (lead === digits.length) return '0'
-  let end = digits.length
-  while (digits.charCodeAt(end - 1) === 0x30) end--
-  const trailing = digits.length - end
-  digits = digits.slice(lead, end)
-  const k = digits.length
-  const sign = negative ? '-' : ''
-  // value = digits * 10^(exp - frac.length + trailing); n = position of the decimal point.
-  const expText = stripExponent(exp)
-  if (expText.length > 15) {
-    const n = BigInt(expText) - BigInt(frac.length) + BigInt(trailing) + BigInt(k)
-    return sign + exponentForm(digits, n - 1n)
-  }
-  const n = Number(expText) - frac.length + trailing + k
-  if (k <= n && n <= 21) return sign + digits + '0'.repeat(n - k)
-  if (n > 0 && n <= 21) return sign + digits.slice(0, n) + '.' + digits.slice(n)
-  if (n > -6 && n <= 0) return sign + '0.' + '0'.repeat(-n) + digits
-  return sign + exponentForm(digits, n - 1)
-}
-
-function stripExponent (exp: string): string {
-  if (exp === '') return '0'
-  let negative = false
-  let i = 0
-  const c = exp.charCodeAt(0)
-  if (c === 0x2b || c === 0x2d) { negative = c === 0x2d; i = 1 }
-  while (i < exp.length - 1 && exp.charCodeAt(i) === 0x30) i++
-  const body = exp.slice(i)
-  return negative && body !== '0' ? '-' + body : body
-}
-
-function exponentForm (digits: string, e: number | bigint): string {
-  const mantissa = digits.length === 1 ? digits : digits[0] + '.' + digits.slice(1)
-  return mantissa + (e < 0 ? 'e' : 'e+') + String(e)
 }

@@ -13,8 +13,7 @@ import { NoiseLearner } from './noise.ts'
 import { Redactor, redactSettings, redactTarget, scrubCards } from './redact.ts'
 import { RuleSet, ruleConfigs } from './rule-set.ts'
 import { Sample, SampleStore } from './samples.ts'
-import { type FetchDone, type FetchSpec } from '../mirror/types.ts'
-import { RemoteBody, WorkerPool } from './worker-pool.ts'
+import { WorkerPool, type HeldBody } from './worker-pool.ts'
 
 /** An outcome as the gate and the metrics count it. */
 export type FinalOutcome = 'match' | 'mismatch' | 'noise' | 'error' | 'skipped'
@@ -30,8 +29,8 @@ export interface CapturedSide {
   body: () => Buffer
   /** the body's own ArrayBuffer, when it can be moved to a worker without a copy */
   transferable?: () => ArrayBuffer | null
-  /** the body is held by the mirror's I/O thread (a RemoteBody from fetchCandidate), not here */
-  remote?: object | null
+  /** the body is held by another thread (the mirror's I/O thread), not here */
+  remote?: HeldBody | null
 }
 
 /** A mirrored exchange, both (or three, with a noise baseline) answers complete. */
@@ -68,7 +67,7 @@ function side (c: CapturedSide): SideData {
   return { status: c.status, headers: c.headers, body: c.truncated || c.error !== null ? new Uint8Array(0) : c.body(), truncated: c.truncated, error: c.error, durationMs: c.durationMs }
 }
 
-/** The comparison workers of a config (none with compare.workers 0); the mirror's I/O thread starts with the first exchange offered to it. */
+/** The comparison workers of a config (none with compare.workers 0); the mirror's I/O thread attaches to them when it starts. */
 function workerPool (config: FrozenConfig, rules: ReturnType<typeof ruleConfigs>): WorkerPool | null {
   if (config.compare.workers === 0) return null
   return new WorkerPool(config.compare.workers, { rules, redact: redactSettings(config.redact) })
@@ -151,16 +150,14 @@ export class ComparisonEngine {
     this.#pool?.setRoom(this.#room())
   }
 
-  /** Whether candidate exchanges can be offloaded now (the I/O thread runs). */
-  get ioReady (): boolean { return this.#pool?.ioReady ?? false }
+  /** Whether candidate bodies can be held by another thread now (the mirror's I/O thread runs beside the workers). */
+  get ioReady (): boolean { return this.#pool?.relayReady ?? false }
 
   /**
-   * Starts a candidate exchange in the I/O thread of the comparison workers, whose answer goes
-   * from there straight to a worker: null when there are no workers or the thread is not up.
+   * The comparison workers now (null with compare.workers 0): the mirror's I/O thread attaches to
+   * them. A reload replaces them, and a body held for the old ones cannot be compared.
    */
-  fetchCandidate (spec: FetchSpec, onDone: (done: FetchDone) => void): RemoteBody | null {
-    return this.#pool?.fetch(spec, onDone) ?? null
-  }
+  get workers (): WorkerPool | null { return this.#pool }
 
   /**
    * Compares one exchange; returns at once. Bodies of `workerMinBytes` or more go to a worker
@@ -171,7 +168,7 @@ export class ComparisonEngine {
     const size = pair.primary.bytes + pair.candidate.bytes + (pair.secondary?.bytes ?? 0)
     // A failed or cut-off side is classified without parsing anything: never worth a worker.
     const comparable = pair.primary.error === null && pair.candidate.error === null && !pair.primary.truncated && !pair.candidate.truncated
-    const remote = pair.candidate.remote instanceof RemoteBody ? pair.candidate.remote : null
+    const remote = pair.candidate.remote ?? null
     const inWorker = this.#pool !== null && comparable && (size >= this.#workerMinBytes || remote !== null)
     // A body held by the I/O thread of workers replaced since (a reload) is gone: the pair cannot be compared.
     const lost = remote !== null && remote.pool !== this.#pool

@@ -12,10 +12,10 @@
  * extra ones in the candidate's.
  */
 import { type JsonNode, Kind, canonicalText } from './canonical.ts'
-import {
-  type CompiledRules, type PathNode, arrayModeAt, compileRules, isIgnored, parseInstant,
-  stepRules, timestampAt, toleranceAt, withinTolerance
-} from './rules.ts'
+import { parseInstant } from './instants.ts'
+import { type PathNode, arrayModeAt, isIgnored, stepRules } from './json-path.ts'
+import { type CompiledRules, compileRules, timestampAt, toleranceAt } from './rules.ts'
+import { withinTolerance } from './tolerance.ts'
 
 /**
  * Kind of a difference: `changed` (same type, other value), `missing` (in the primary only),

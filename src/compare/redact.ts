@@ -15,7 +15,8 @@
  */
 import { createHmac, randomBytes } from 'node:crypto'
 import { canonicalText, Kind, type JsonNode } from './canonical.ts'
-import { compileRules, isIgnored, stepRules, type PathNode } from './rules.ts'
+import { isIgnored, stepRules, type PathNode } from './json-path.ts'
+import { compileRules } from './rules.ts'
 
 /** Header names redacted whatever the config says (besides the name patterns). */
 export const DEFAULT_REDACTED_HEADERS = ['authorization', 'cookie', 'set-cookie', 'proxy-authorization', 'x-api-key']

@@ -1,10 +1,9 @@
 /* A small pool of comparison worker threads, so that large bodies never block the event loop the live path runs on. */
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { MessageChannel, Worker } from 'node:worker_threads'
+import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads'
+import { startWorker } from '../threads/start.ts'
 import { type AnalyzeResult, type AnalyzeTask } from './analyze.ts'
-import { type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
-import { type IoRequest, type IoSetup } from './io-worker.ts'
 import { type RedactSettings } from './redact.ts'
 import { type RuleConfig } from './rules.ts'
 
@@ -13,26 +12,16 @@ export interface WorkerAnswer { result: AnalyzeResult, buffers: ArrayBuffer[] }
 
 interface Pending {
   resolve: (r: WorkerAnswer) => void
-  /** the task goes through the I/O thread, which adds the candidate's body */
-  viaIo: boolean
+  /** the task goes through the relay, which adds the candidate's body */
+  viaRelay: boolean
 }
 
 /** What every worker compiles at start: the rule configs and the redaction settings. */
 export interface WorkerSetup { rules: { global: RuleConfig, routes: Record<string, RuleConfig> }, redact: RedactSettings }
 
 const EXT = extname(fileURLToPath(import.meta.url))
-/** The worker scripts beside this module: `.ts` under tsx in development, `.js` in dist/. */
+/** The worker script beside this module: `.ts` under tsx in development, `.js` in dist/. */
 const WORKER_URL = new URL(`./worker${EXT}`, import.meta.url)
-const IO_WORKER_URL = new URL(`./io-worker${EXT}`, import.meta.url)
-
-function startWorker (url: URL, workerData: unknown): Worker {
-  // Under tsx (tests, development) a worker does not inherit the TypeScript loader: register it first.
-  const worker = url.pathname.endsWith('.ts')
-    ? new Worker(`import('tsx/esm/api').then((tsx) => { tsx.register(); return import(${JSON.stringify(url.href)}) })`, { eval: true, workerData })
-    : new Worker(url, { workerData })
-  worker.unref()
-  return worker
-}
 
 function failed (detail: string): WorkerAnswer {
   return { result: { outcome: 'error', reason: 'comparator_error', detail, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null }, buffers: [] }
@@ -52,19 +41,28 @@ class Slot {
   }
 }
 
-/** A candidate's answer the I/O thread received and holds until it is forwarded to a comparison worker, or dropped. */
-export class RemoteBody {
-  readonly id: number
+/**
+ * A candidate's body another thread holds for a pair (the mirror's I/O thread, mirror/io-thread.ts):
+ * the comparison task goes there, gets the body, and goes on to a worker over a port of its own,
+ * so that the body's bytes never come to the main thread.
+ */
+export interface HeldBody {
+  /** the pool whose workers the holding thread is connected to */
   readonly pool: WorkerPool
-  constructor (id: number, pool: WorkerPool) {
-    this.id = id
-    this.pool = pool
-  }
+  /** sends the task to the holding thread, which adds the body and posts it to worker `slot` as task `taskId` */
+  forward: (slot: number, taskId: number, task: AnalyzeTask, transfer: ArrayBuffer[]) => void
+  /** the pair will not be compared: frees the body */
+  drop: () => void
+}
 
-  /** Cuts the exchange short (its `done` still comes) or drops the body received. */
-  cancel (): void { this.pool.io({ type: 'cancel', id: this.id }) }
-  /** The pair will not be compared: free the body. */
-  drop (): void { this.pool.io({ type: 'drop', id: this.id }) }
+/** A thread that holds bodies and relays tasks to this pool's workers (the mirror's I/O thread). */
+export interface Relay {
+  /** whether it runs and takes exchanges */
+  readonly ready: boolean
+  /** a port to worker `slot`, to post tasks on (again after the worker was replaced) */
+  connect: (slot: number, port: MessagePort) => void
+  /** the pool closes: end what the relay runs */
+  close: () => Promise<void>
 }
 
 /**
@@ -78,13 +76,10 @@ export class WorkerPool {
   #slots: Slot[]
   #next: number
   #closed: boolean
-  /** the mirror's I/O thread, started by the first exchange offered to it (fetch) */
-  #io: Worker | null
-  #ioReady: boolean
-  #ioStarting: boolean
-  #fetches: Map<number, (done: FetchDone) => void>
+  /** the mirror's I/O thread once it runs (it attaches itself) */
+  #relay: Relay | null
   /** what the comparison queue can still take, in KiB: shared with the I/O thread, which reads it at each answer's headers */
-  #room: Int32Array
+  readonly room: Int32Array
 
   constructor (size: number, setup: WorkerSetup) {
     this.size = size
@@ -92,18 +87,15 @@ export class WorkerPool {
     this.#slots = []
     this.#next = 0
     this.#closed = false
-    this.#io = null
-    this.#ioReady = false
-    this.#ioStarting = false
-    this.#fetches = new Map()
-    this.#room = new Int32Array(new SharedArrayBuffer(4))
+    this.#relay = null
+    this.room = new Int32Array(new SharedArrayBuffer(4))
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(i))
   }
 
   #spawn (index: number): Slot {
     const worker = startWorker(WORKER_URL, this.#setup)
     const slot = new Slot(worker, index)
-    if (this.#io !== null) this.#connect(slot, this.#io)
+    if (this.#relay !== null) this.#connect(slot, this.#relay)
     worker.on('message', (msg: { id: number, result: AnalyzeResult, buffers?: ArrayBuffer[] }) => {
       const p = slot.pending.get(msg.id)
       if (p === undefined) return
@@ -137,118 +129,70 @@ export class WorkerPool {
   }
 
   /**
-   * Runs one task whose candidate body the I/O thread holds (`remote`): the task goes there, gets
+   * Runs one task whose candidate body another thread holds (`remote`): the task goes there, gets
    * the body, and goes on to a comparison worker; the candidate's bytes never come to this thread.
    */
-  runRemote (remote: RemoteBody, task: AnalyzeTask, transfer: ArrayBuffer[] = []): Promise<WorkerAnswer> {
+  runRemote (remote: HeldBody, task: AnalyzeTask, transfer: ArrayBuffer[] = []): Promise<WorkerAnswer> {
     return this.#dispatch(task, transfer, remote)
   }
 
-  #dispatch (task: AnalyzeTask, transfer: ArrayBuffer[], remote: RemoteBody | null): Promise<WorkerAnswer> {
+  #dispatch (task: AnalyzeTask, transfer: ArrayBuffer[], remote: HeldBody | null): Promise<WorkerAnswer> {
     let slot = this.#slots[0]
     for (const s of this.#slots) if (s.pending.size < slot.pending.size) slot = s
     const id = this.#next++
     return new Promise((resolve) => {
-      if (remote !== null && (remote.pool !== this || this.#io === null)) {
+      if (remote !== null && (remote.pool !== this || this.#relay === null)) {
         resolve(failed('the candidate body was lost (comparison workers restarted)'))
         return
       }
-      slot.pending.set(id, { resolve, viaIo: remote !== null })
+      slot.pending.set(id, { resolve, viaRelay: remote !== null })
       slot.worker.ref()
       if (remote === null) slot.worker.postMessage({ id, task }, transfer)
-      else this.io({ type: 'forward', id: remote.id, slot: slot.index, taskId: id, task, transfer }, transfer)
+      else remote.forward(slot.index, id, task, transfer)
     }).finally(() => { if (slot.pending.size === 0) slot.worker.unref() }) as Promise<WorkerAnswer>
-  }
-
-  /**
-   * Starts a candidate exchange in the I/O thread; `onDone` is called exactly once, when the
-   * exchange ends, cancelled or not. The body stays there, then goes to a comparison worker.
-   */
-  fetch (spec: FetchSpec, onDone: (done: FetchDone) => void): RemoteBody | null {
-    const io = this.#io
-    // Until the thread runs, exchanges stay on the main thread. It starts (or, after it died,
-    // starts again) from setImmediate: creating a Worker is not work for a live request's turn.
-    if (io === null || !this.#ioReady) {
-      if (io === null && !this.#ioStarting) {
-        this.#ioStarting = true
-        setImmediate(() => { this.#ioStarting = false; this.#startIo() })
-      }
-      return null
-    }
-    const id = this.#next++
-    this.#fetches.set(id, onDone)
-    io.ref()
-    io.postMessage({ type: 'fetch', id, spec })
-    return new RemoteBody(id, this)
   }
 
   /** Publishes the comparison queue's room (bytes) to the I/O thread: no message, one store. */
   setRoom (bytes: number): void {
-    Atomics.store(this.#room, 0, Math.min(MAX_ROOM_KIB, Math.max(0, Math.floor(bytes / 1024))))
+    Atomics.store(this.room, 0, Math.min(MAX_ROOM_KIB, Math.max(0, Math.floor(bytes / 1024))))
   }
 
-  /** Posts to the I/O thread (if it still runs). */
-  io (msg: IoRequest, transfer: ArrayBuffer[] = []): void {
-    this.#io?.postMessage(msg, transfer)
+  /** Whether the pool was closed (a relay must not start for it). */
+  get closed (): boolean { return this.#closed }
+
+  /** Whether a relay is attached and takes exchanges. */
+  get relayReady (): boolean { return this.#relay?.ready ?? false }
+
+  /** Connects a relay (the mirror's I/O thread, once started) to every worker, now and as they are replaced. */
+  attach (relay: Relay): void {
+    this.#relay = relay
+    for (const slot of this.#slots) this.#connect(slot, relay)
   }
 
-  #connect (slot: Slot, io: Worker): void {
-    const { port1, port2 } = new MessageChannel()
-    slot.worker.postMessage({ ioPort: port1 }, [port1])
-    io.postMessage({ type: 'port', slot: slot.index, port: port2 }, [port2])
-  }
-
-  /** Whether the I/O thread runs and takes exchanges. */
-  get ioReady (): boolean { return this.#ioReady }
-
-  /** Starts the I/O thread; it takes exchanges once it runs. */
-  #startIo (): void {
-    if (this.#io !== null || this.#closed) return
-    const io = startWorker(IO_WORKER_URL, { room: this.#room } satisfies IoSetup)
-    this.#io = io
-    this.#ioReady = false
-    for (const slot of this.#slots) this.#connect(slot, io)
-    io.on('message', (msg: FetchDone | { type: 'ready' }) => {
-      if (msg.type === 'ready') {
-        this.#ioReady = true
-        return
-      }
-      const onDone = this.#fetches.get(msg.id)
-      if (onDone === undefined) return
-      this.#fetches.delete(msg.id)
-      if (this.#fetches.size === 0) io.unref()
-      onDone(msg)
-    })
-    const fail = (why: string) => {
-      if (this.#io !== io) return
-      this.#io = null
-      this.#ioReady = false
-      this.#endFetches('other')
-      for (const slot of this.#slots) {
-        for (const [id, p] of slot.pending) {
-          if (!p.viaIo) continue
-          slot.pending.delete(id)
-          p.resolve(failed(why))
-        }
+  /** The relay died: the tasks it was to hand on fail as `comparator_error`. */
+  detach (relay: Relay, why: string): void {
+    if (this.#relay !== relay) return
+    this.#relay = null
+    for (const slot of this.#slots) {
+      for (const [id, p] of slot.pending) {
+        if (!p.viaRelay) continue
+        slot.pending.delete(id)
+        p.resolve(failed(why))
       }
     }
-    io.on('error', (err) => fail(`mirror I/O thread failed: ${err.message}`))
-    io.on('exit', (code) => fail(`mirror I/O thread exited with code ${code}`))
   }
 
-  /** Stops the workers; exchanges still in the I/O thread end as `shutdown`. */
+  #connect (slot: Slot, relay: Relay): void {
+    const { port1, port2 } = new MessageChannel()
+    slot.worker.postMessage({ ioPort: port1 }, [port1])
+    relay.connect(slot.index, port2)
+  }
+
+  /** Stops the workers and the relay (whose exchanges in flight end as `shutdown`). */
   async close (): Promise<void> {
     this.#closed = true
-    const io = this.#io
-    this.#io = null
-    this.#ioReady = false
-    this.#endFetches('shutdown')
-    await Promise.all([...this.#slots.map((s) => s.worker.terminate()), io?.terminate()])
-  }
-
-  #endFetches (error: CandidateErrorReason): void {
-    const fetches = [...this.#fetches]
-    this.#fetches.clear()
-    for (const [id, onDone] of fetches) onDone({ type: 'done', id, status: 0, headers: [], bytes: 0, error, durationMs: 0 })
+    const relay = this.#relay
+    this.#relay = null
+    await Promise.all([...this.#slots.map((s) => s.worker.terminate()), relay?.close()])
   }
 }

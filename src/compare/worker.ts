@@ -1,7 +1,7 @@
 /* A comparison worker thread: compiles the rules it is given and analyzes exchanges posted to it. */
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { analyze, type AnalyzeTask } from './analyze.ts'
-import { yieldToLivePath } from './priority.ts'
+import { yieldToLivePath } from '../threads/priority.ts'
 import { Redactor, type RedactSettings } from './redact.ts'
 import { RuleSet } from './rule-set.ts'
 import { type RuleConfig } from './rules.ts'

@@ -26,3 +26,14 @@ export class MirrorAbort extends Error {
     this.reason = reason
   }
 }
+
+/** The aborts the mirror raises itself, created once and shared by every job. */
+export const DEADLINE = new MirrorAbort('timeout')
+export const TOO_LARGE = new MirrorAbort('too_large')
+export const OVER_BUDGET = new MirrorAbort('overloaded')
+export const SHUTDOWN = new MirrorAbort('shutdown')
+export const CLIENT_GONE = new MirrorAbort('client_aborted')
+/** A status HTTP does not allow (outside 100–599): the answer is garbage, as a parse error is. */
+export const INVALID_STATUS = new MirrorAbort('parse')
+/** A chunked upload went over mirror.maxBodyBytes: the mirror is called off (see MirrorJob.withdraw). */
+export const WITHDRAWN = new MirrorAbort('too_large')

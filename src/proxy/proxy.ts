@@ -1,7 +1,7 @@
 /* The live path: one node:http listener that streams every request to the primary and its answer back. */
 import { randomUUID } from 'node:crypto'
 import { readFileSync } from 'node:fs'
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import { createServer, STATUS_CODES, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import { type Socket } from 'node:net'
 import { type Duplex } from 'node:stream'
 import { performance } from 'node:perf_hooks'
@@ -13,7 +13,8 @@ import {
   PARITYGATE_ERR_PRIMARY_TIMEOUT, PARITYGATE_ERR_PRIMARY_UNAVAILABLE, PARITYGATE_ERR_TOO_MANY_HEADERS, PARITYGATE_ERR_UPGRADE_UNSUPPORTED
 } from '../errors.ts'
 import { type Logger } from '../logger.ts'
-import { type MirrorController, type MirrorJob } from '../mirror/mirror.ts'
+import { type MirrorController } from '../mirror/controller.ts'
+import { type MirrorJob } from '../mirror/mirror-job.ts'
 import { type ClientRejection, type Metrics } from '../stats/registry.ts'
 import { forwardRequestHeaders, forwardResponseHeaders, type ForwardingOptions } from './headers.ts'
 import { type RouteNamer } from './routes.ts'
@@ -87,18 +88,9 @@ function destroyResponse (res: ServerResponse): void {
   res.destroy()
 }
 
+/** The reason phrase of a status, as Node writes it in a status line. */
 function httpReason (status: number): string {
-  switch (status) {
-    case 400: return 'Bad Request'
-    case 405: return 'Method Not Allowed'
-    case 408: return 'Request Timeout'
-    case 431: return 'Request Header Fields Too Large'
-    case 501: return 'Not Implemented'
-    case 502: return 'Bad Gateway'
-    case 503: return 'Service Unavailable'
-    case 504: return 'Gateway Timeout'
-    default: return 'Error'
-  }
+  return STATUS_CODES[status] ?? 'Error'
 }
 
 /**

@@ -1,13 +1,12 @@
 /* The Prometheus metrics of one app instance, in a registry of its own (never the global one). */
 import { Counter, Gauge, Registry, collectDefaultMetrics } from 'prom-client'
 import { FastCounter, FastHistogram, type HistogramChild } from './fast-metrics.ts'
+import { type Target } from './latency.ts'
 
 /** Latency buckets in seconds, from 0.5 ms to 30 s. */
 const DURATION_BUCKETS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30]
 /** The proxy's own cost is tens of microseconds: finer buckets. */
 const OVERHEAD_BUCKETS = [0.00002, 0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05]
-
-export type Target = 'primary' | 'candidate'
 
 /** Status class label: 1xx..5xx, or `error` when no response came. */
 export function statusClass (status: number): string {

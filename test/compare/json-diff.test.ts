@@ -2,7 +2,11 @@
 import { test } from 'node:test'
 import { deepStrictEqual, strictEqual, throws } from 'node:assert/strict'
 import { type CanonicalOk, type JsonNode, canonicalize } from '../../src/compare/canonical.ts'
-import { type RuleConfig, compileRules, parseInstant, parsePath, withinTolerance, toDecimal } from '../../src/compare/rules.ts'
+import { parseInstant } from '../../src/compare/instants.ts'
+import { parsePath } from '../../src/compare/json-path.ts'
+import { toDecimal } from '../../src/compare/numbers.ts'
+import { type RuleConfig, compileRules } from '../../src/compare/rules.ts'
+import { withinTolerance } from '../../src/compare/tolerance.ts'
 import { type Difference, collapsePath, formatKey, jsonDiff, signature } from '../../src/compare/json-diff.ts'
 
 function tree (text: string): JsonNode {

@@ -2,7 +2,8 @@
 import { test } from 'node:test'
 import { deepStrictEqual, strictEqual } from 'node:assert/strict'
 import { compareExchanges } from '../../src/compare/compare.ts'
-import { type RuleConfig, compileRules, daysFromCivil, parseInstant } from '../../src/compare/rules.ts'
+import { daysFromCivil, parseInstant } from '../../src/compare/instants.ts'
+import { type RuleConfig, compileRules } from '../../src/compare/rules.ts'
 
 const NS = 1_000_000_000n
 

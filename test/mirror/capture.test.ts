@@ -1,7 +1,8 @@
 /* Capture buffers: size classes, the budget, and recycling of large buffers. */
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { test } from 'node:test'
-import { CaptureBudget, CapturedResponse, RECYCLED_FROM, sizeClass } from '../../src/mirror/types.ts'
+import { CaptureBudget, RECYCLED_FROM, sizeClass } from '../../src/mirror/capture-budget.ts'
+import { CapturedResponse } from '../../src/mirror/captured-response.ts'
 
 test('size classes should be the size below 64 KiB, then the next of 2^k and 1.5 × 2^k', () => {
   deepStrictEqual([1, 4096, RECYCLED_FROM - 1].map(sizeClass), [1, 4096, RECYCLED_FROM - 1])

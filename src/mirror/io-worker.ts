@@ -6,10 +6,13 @@
 import { completeWithoutBody } from '../connector.ts'
 import { parentPort, workerData, type MessagePort } from 'node:worker_threads'
 import { type Dispatcher, type Pool } from 'undici'
-import { candidateErrorReason, MirrorAbort } from '../mirror/errors.ts'
-import { CaptureBudget, candidatePool, CapturedResponse, SHED_FROM, type CandidateErrorReason, type FetchDone, type FetchSpec } from '../mirror/types.ts'
-import { type AnalyzeTask } from './analyze.ts'
-import { yieldToLivePath } from './priority.ts'
+import { type AnalyzeTask } from '../compare/analyze.ts'
+import { CaptureBudget, SHED_FROM } from './capture-budget.ts'
+import { candidatePool } from './candidate-pool.ts'
+import { CapturedResponse } from './captured-response.ts'
+import { candidateErrorReason, MirrorAbort } from './errors.ts'
+import { type CandidateErrorReason, type FetchDone, type FetchSpec } from './types.ts'
+import { yieldToLivePath } from '../threads/priority.ts'
 
 export type IoRequest =
   | { type: 'fetch', id: number, spec: FetchSpec }

@@ -1,0 +1,23 @@
+/* The candidate's connection pool, the same on the main thread and in the I/O thread. */
+import { Pool } from 'undici'
+import { upstreamConnector } from '../connector.ts'
+import { type CandidatePoolSettings } from './types.ts'
+
+/**
+ * The candidate's connection pool. undici's headers and body timeouts are off: the job's own
+ * deadline covers both (see src/deadlines.ts). A candidate's misbehaviour is counted by the job;
+ * the pool's own events must not throw.
+ */
+export function candidatePool (origin: string, s: CandidatePoolSettings): Pool {
+  const pool = new Pool(origin, {
+    connections: s.connections,
+    pipelining: 1,
+    headersTimeout: 0,
+    bodyTimeout: 0,
+    connect: upstreamConnector(s.connectTimeoutMs),
+    maxHeaderSize: s.maxHeaderSize,
+    keepAliveTimeout: 4_000
+  })
+  pool.on('connectionError', () => {})
+  return pool
+}
