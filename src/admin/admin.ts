@@ -369,7 +369,11 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     return { route, fields: await state.fields(route) }
   })
 
-  admin.get('/api/v1/noise', async (req) => ({ route: routeOf(req.query), paths: await state.noise(routeOf(req.query)) }))
+  admin.get('/api/v1/noise', async (req, reply) => {
+    const route = routeOf(req.query)
+    if (unknownRoute(route, reply)) return reply
+    return { route, paths: await state.noise(route) }
+  })
 
   admin.get('/api/v1/mismatches', async (req, reply) => {
     const raw = (req.query as { limit?: string }).limit

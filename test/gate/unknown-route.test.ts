@@ -31,6 +31,8 @@ test('gate, routes, fields, mismatches and the Flagger webhook should answer 404
     call(`${proxy.admin}/api/v1/routes?route=nope`),
     call(`${proxy.admin}/api/v1/fields?route=nope`),
     call(`${proxy.admin}/api/v1/mismatches?route=nope`),
+    call(`${proxy.admin}/api/v1/noise?route=nope`),
+    call(`${proxy.admin}/api/v1/history?route=nope`),
     call(`${proxy.admin}/api/v1/gate/flagger`, 'POST', { name: 'orders', metadata: { window: '5m', route: 'nope' } }),
     call(`${proxy.admin}/api/v1/gate/flagger?route=nope`, 'POST', {})
   ]
@@ -53,7 +55,7 @@ test('gate, routes, fields, mismatches and the Flagger webhook should answer 404
   // seen routes answer, one route at a time
   const seen = await call(`${proxy.admin}/api/v1/routes?route=${encodeURIComponent('GET /items/:id')}`)
   deepStrictEqual(seen.body.routes.map((r: { route: string, counts: { match: number } }) => [r.route, r.counts.match]), [['GET /items/:id', 1]])
-  for (const path of ['fields', 'mismatches']) strictEqual((await call(`${proxy.admin}/api/v1/${path}?route=get-order`)).status, 200, path)
+  for (const path of ['fields', 'mismatches', 'noise', 'history']) strictEqual((await call(`${proxy.admin}/api/v1/${path}?route=get-order`)).status, 200, path)
   strictEqual((await call(`${proxy.admin}/api/v1/gate`)).status, 200, 'no route: every route')
 
   // a route seen since start stays known after a reset (a new candidate version)
