@@ -1,6 +1,6 @@
 /* The pino logger: JSON lines, secrets redacted by default wherever headers are logged. */
 import { pino, type Logger, type DestinationStream } from 'pino'
-import { isSecretField, isSecretHeader, scrubCards } from './compare/redact.ts'
+import { isSecretField, isSecretHeader, scrubCards } from './secrets.ts'
 
 const CENSOR = '[redacted]'
 /** Logged values are walked this deep, no deeper: log objects are small and flat. */

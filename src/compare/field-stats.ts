@@ -1,6 +1,6 @@
 /* Per-route counts of differing JSON paths (indices collapsed), with a few example values, bounded in routes, paths and bytes. */
 import { collapsePath } from './json-diff.ts'
-import { scrubCards } from './redact.ts'
+import { scrubCards } from '../secrets.ts'
 import { valueView, type StoredValue, type ValueView } from './samples.ts'
 
 /** Example value pairs kept per path. */

@@ -3,7 +3,8 @@ import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { Writable } from 'node:stream'
 import { test } from 'node:test'
 import { canonicalize } from '../../src/compare/canonical.ts'
-import { isSecretField, isSecretHeader, luhn, placeholder, redactForm, redactTarget, redactText, redactUrl, Redactor, scrubCards } from '../../src/compare/redact.ts'
+import { redactForm, redactTarget, redactText, redactUrl, Redactor } from '../../src/compare/redact.ts'
+import { isSecretField, isSecretHeader, luhn, placeholder, scrubCards } from '../../src/secrets.ts'
 import { createLogger } from '../../src/logger.ts'
 
 const PH = /^\[redacted:[0-9a-f]{8}\]$/
