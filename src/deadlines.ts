@@ -1,9 +1,8 @@
 /*
  * Deadlines of one length for many in-flight exchanges, on one timer. undici's own headers and body
- * timeouts allocate a timer object whenever a connection's timeout changes (headers → body →
- * keep-alive, every request) and keep each cleared one for up to a second: at 11k req/s that is
- * 17,000 live timers that survive into the old generation and make every young-generation GC
- * three times longer. Here an exchange links itself into a list: nothing is allocated per exchange.
+ * timeouts allocate a timer object per request and keep it alive for up to a second, which makes
+ * young-generation collections longer (figures in bench/JOURNAL.md). Here an exchange links itself
+ * into a list: nothing is allocated per exchange.
  */
 import { performance } from 'node:perf_hooks'
 

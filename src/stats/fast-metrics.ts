@@ -1,8 +1,8 @@
 /*
  * Counters and histograms for the per-request path, registered in a prom-client Registry as
  * plain metric objects. prom-client re-validates and re-hashes the labels on every call, even on
- * a bound child (about 3 % of the proxy's CPU at 17k req/s); here a child is bound once, and
- * recording is an addition and a short bucket scan. Exposition (get()) has prom-client's shape.
+ * a bound child (a measurable share of the proxy's CPU: bench/JOURNAL.md); here a child is bound
+ * once, and recording is an addition and a short bucket scan. Exposition (get()) has prom-client's shape.
  */
 import { type Registry } from 'prom-client'
 

@@ -146,24 +146,14 @@ const toMs = (micros: number): number => micros / 1000
 /**
  * Latency histograms per route and target over a sliding window.
  *
- * Why this layout (measured on Node 20.20, hdr-histogram-js 3.0.1, settings of STYLE.md H10):
- * - an `Int32Histogram` (the default `bitBucketSize`) costs 70,656 bytes whatever it holds;
- *   `Int16` costs 35,840 but a cell overflows at 65,535 counts. One per bucket would be
- *   120 x 70.7 KB = 8.5 MB per (route, target) for 1 h.
- * - a `PackedHistogram` costs about 1.5 KB empty and 16 KB with 3,000 realistic samples, but
- *   records at about 0.6 µs and merges at about 4.5 ms per histogram (it reads its 17,408
- *   cells one at a time), so a 1 h query over 120 buckets would block the event loop for
- *   over half a second.
- * - So each (route, target) keeps ONE open Int32 histogram for the current bucket (built once,
- *   `reset()` and reused at every bucket boundary: the H10 rule), and freezes each closed
- *   bucket into a `Uint32Array` of (index, count) pairs, 8 bytes per distinct value, recycled
- *   in place when the ring wraps. Measured per frozen 30 s bucket (log-normal latencies around
- *   2 ms): about 2.1 KB at 100 samples, 16.7 KB at 3,000, 33 KB at 30,000 (at most 139 KB:
- *   17,408 cells, all non-zero).
- * - A query adds the frozen pairs and the open histogram into one scratch histogram owned by
- *   this object (no garbage per query): a 1 h window of 120 buckets took 7-10 ms, 5 m under 1 ms.
- * - Every sample is also recorded in an all-routes series, so an overall query merges one
- *   series, not every route. Recording costs about 0.3 µs per sample (both series).
+ * Why this layout: a full Int32 histogram per bucket is too large (70.7 KB whatever it holds) and
+ * a packed one too slow to merge for a 1 h query (the measurements: bench/JOURNAL.md). So each
+ * (route, target) keeps ONE open Int32 histogram for the current bucket (built once, `reset()`
+ * and reused at every bucket boundary), and freezes each closed bucket into a `Uint32Array` of
+ * (index, count) pairs, 8 bytes per distinct value (about 16.7 KB for 3,000 samples, at most
+ * 139 KB), recycled in place when the ring wraps. A query adds the frozen pairs and the open
+ * histogram into one scratch histogram owned by this object (no garbage per query). Every sample
+ * is also recorded in an all-routes series, so an overall query merges one series, not every route.
  * Memory: 70.7 KB scratch + per (route, target) in use, and for all routes: 70.7 KB +
  * frozen buckets as above. With 10 routes at 100 rps each: 22 series x (70.7 KB + 120 x 16.7 KB)
  * ≈ 45 MB at most; lower `maxWindowMs` or `maxRoutes`, or raise `bucketMs`, to shrink it.
