@@ -31,6 +31,14 @@ function pathError (path: unknown, where: string): string | null {
  * compare.*, routes[i].compare.* and redact.fields[i].
  */
 export function pathErrors (raw: unknown): string[] {
+  try {
+    return rulePathErrors(raw)
+  } catch (err) {
+    return [internalError(err)]
+  }
+}
+
+function rulePathErrors (raw: unknown): string[] {
   if (!isObject(raw)) return []
   const errors: string[] = []
   const sections: Array<[string, unknown]> = [['compare', raw.compare]]
@@ -51,8 +59,21 @@ export function pathErrors (raw: unknown): string[] {
   return errors.filter((e) => e !== '')
 }
 
-/** Errors of a validated config that the schema cannot see; empty when it can serve. */
+/**
+ * Errors of a validated config that the schema cannot see; empty when it can serve. Never throws:
+ * a failure of a check itself (a bug, not the config's fault) is one line that says so, so that
+ * check-config reports it with exit 2 like any other error instead of a stack trace.
+ */
 export function configErrors (config: FrozenConfig): string[] {
-  const paths = pathErrors(config)
-  return [...(paths.length > 0 ? paths : checkRules(config)), ...checkGateSettings(config.gate)]
+  try {
+    const paths = pathErrors(config)
+    return [...(paths.length > 0 ? paths : checkRules(config)), ...checkGateSettings(config.gate)]
+  } catch (err) {
+    return [internalError(err)]
+  }
+}
+
+/** The one line of a check that failed rather than found something wrong. */
+function internalError (err: unknown): string {
+  return `internal error while checking the config (please report it): ${err instanceof Error ? err.message : String(err)}`
 }

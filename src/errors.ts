@@ -13,7 +13,6 @@ export const PARITYGATE_ERR_CLIENT_TIMEOUT = createError('PARITYGATE_ERR_CLIENT_
 export const PARITYGATE_ERR_BAD_HOST = createError('PARITYGATE_ERR_BAD_HOST', 'A request must carry exactly one Host field (RFC 9112 §3.2)', 400)
 export const PARITYGATE_ERR_TOO_MANY_HEADERS = createError('PARITYGATE_ERR_TOO_MANY_HEADERS', 'Too many request header fields (proxy.maxHeaderCount)', 431)
 export const PARITYGATE_ERR_METHOD_UNSUPPORTED = createError('PARITYGATE_ERR_METHOD_UNSUPPORTED', 'CONNECT is not supported by a reverse proxy', 405)
-export const PARITYGATE_ERR_SHUTTING_DOWN = createError('PARITYGATE_ERR_SHUTTING_DOWN', 'Proxy is shutting down', 503)
 export const PARITYGATE_ERR_UNKNOWN_ROUTE = createError('PARITYGATE_ERR_UNKNOWN_ROUTE', 'Unknown route %s: not configured and not seen since start', 404)
 export const PARITYGATE_ERR_BAD_WINDOW = createError('PARITYGATE_ERR_BAD_WINDOW', '%s', 400)
 export const PARITYGATE_ERR_BAD_JSON = createError('PARITYGATE_ERR_BAD_JSON', 'Request body must be JSON (with or without a Content-Type): %s', 400)

@@ -28,6 +28,22 @@ export function notification (result: GateResult, previous: Verdict, pageUrl: st
 }
 
 /**
+ * A webhook's answer that is not a success. 5xx and 429 are worth another attempt (the receiver
+ * is unwell or busy); any other 4xx says the request itself is refused, so it is not retried.
+ */
+export class WebhookStatus extends Error {
+  readonly status: number
+  readonly retried: boolean
+  constructor (status: number) {
+    const retried = status >= 500 || status === 429
+    super(retried ? `status ${status}` : `status ${status} (not retried)`)
+    this.name = 'WebhookStatus'
+    this.status = status
+    this.retried = retried
+  }
+}
+
+/**
  * Evaluates the gate every `intervalMs` and notifies on a change to `fail`, and when the verdict
  * is `pass` again after an announced `fail` (directly or through `inconclusive`). Each webhook gets up to `retries` more attempts with doubling back-off; failures are
  * logged, never thrown. Sends run one at a time, so a slow receiver cannot pile them up.
@@ -108,10 +124,9 @@ export class VerdictNotifier {
           const res = await request(url, { method: 'POST', body, headers: { 'content-type': 'application/json' }, headersTimeout: this.#settings.timeoutMs, bodyTimeout: this.#settings.timeoutMs })
           await res.body.dump()
           if (res.statusCode < 300) { this.sent++; break }
-          if (res.statusCode < 500 && res.statusCode !== 429) throw new Error(`status ${res.statusCode} (not retried)`)
-          throw new Error(`status ${res.statusCode}`)
+          throw new WebhookStatus(res.statusCode)
         } catch (err) {
-          const final = attempt === this.#settings.retries || (err as Error).message.includes('not retried')
+          const final = attempt === this.#settings.retries || (err instanceof WebhookStatus && !err.retried)
           if (final) {
             this.failed++
             this.#log.warn({ webhook: new URL(url).origin, err: (err as Error).message }, 'verdict notification failed')

@@ -88,13 +88,13 @@ export function readConfigFile (file: string): Record<string, unknown> {
   try {
     text = readFileSync(file, 'utf8')
   } catch (err) {
-    throw new ConfigErrors([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`])
+    throw new ConfigErrors([`${file}: cannot read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`], 'PARITYGATE_ERR_CONFIG_READ')
   }
   let data: unknown
   try {
     data = /\.json$/i.test(file) ? JSON.parse(text) : parseYaml(text, { uniqueKeys: true, prettyErrors: true })
   } catch (err) {
-    throw new ConfigErrors(syntaxError(file, /\.json$/i.test(file) ? 'JSON' : 'YAML', text, err as Error))
+    throw new ConfigErrors(syntaxError(file, /\.json$/i.test(file) ? 'JSON' : 'YAML', text, err as Error), 'PARITYGATE_ERR_CONFIG_READ')
   }
   if (data === null || data === undefined) data = {}
   if (typeof data !== 'object' || Array.isArray(data)) throw new ConfigErrors([`${file}: must hold a mapping of config keys at the top level`])

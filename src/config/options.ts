@@ -1,5 +1,6 @@
 /* The configuration schema, its defaults, and the one compiled validator (unknown keys rejected, result frozen). */
 import { Ajv, type ErrorObject } from 'ajv'
+import { PARITYGATE_ERR_CONFIG_INVALID } from '../errors.ts'
 import { closest } from './suggest.ts'
 import { type Config, type FrozenConfig } from './types.ts'
 
@@ -434,12 +435,20 @@ function deepFreeze<T> (value: T): T {
   return value
 }
 
-/** Thrown by validateConfig; carries every error line. */
-export class ConfigErrors extends Error {
+/**
+ * Thrown by validateConfig and readConfigFile; carries every error line (check-config prints them
+ * all). Its code is PARITYGATE_ERR_CONFIG_INVALID, or PARITYGATE_ERR_CONFIG_READ when the file
+ * cannot be read or parsed at all.
+ */
+export class ConfigErrors extends PARITYGATE_ERR_CONFIG_INVALID {
   readonly errors: string[]
-  constructor (errors: string[]) {
-    super(errors.join('\n'))
+  constructor (errors: string[], code: 'PARITYGATE_ERR_CONFIG_INVALID' | 'PARITYGATE_ERR_CONFIG_READ' = 'PARITYGATE_ERR_CONFIG_INVALID') {
+    super(errors.join('; '))
     this.name = 'ConfigErrors'
+    // The lines as they are, without the catalogue's "Invalid configuration:" prefix.
+    this.message = errors.join('\n')
+    // The catalogue types the code of its own constructor; a file that cannot be read has the other config code.
+    ;(this as { code: string }).code = code
     this.errors = errors
   }
 }
