@@ -19,6 +19,8 @@ test('docs/operations.md should list every error code in its errors table', () =
   const end = doc.indexOf('\n## ', start + 1)
   const rows = doc.slice(start, end === -1 ? undefined : end).split('\n').filter((line) => line.startsWith('| `'))
   for (const key of Object.keys(errors)) ok(rows.some((row) => row.startsWith(`| \`${key}\` |`)), `${key} is documented`)
+  const documented = rows.map((row) => /^\| `([A-Z_]+)` \|/.exec(row)?.[1])
+  strictEqual(documented.filter((code) => code === undefined || !(code in errors)).join(', '), '', 'every row of the table is a code of the catalogue')
 })
 
 /** Codes documented but not raised yet, each with why and when it goes. */
