@@ -20,7 +20,7 @@ import { forwardRequestHeaders, forwardResponseHeaders, type ForwardingOptions }
 import { type RouteNamer } from './routes.ts'
 import { type Readable } from 'node:stream'
 
-/** Bodies up to this size with a known Content-Length go to the client in one write (1.7× faster than streaming). */
+/** Bodies up to this size with a known Content-Length go to the client in one write: cheaper than streaming them (bench/JOURNAL.md). */
 const SMALL_BODY = 64 * 1024
 /** RFC 9110 §9.2.2: methods a client may repeat without changing the outcome. */
 const IDEMPOTENT = new Set(['GET', 'HEAD', 'OPTIONS', 'TRACE', 'PUT', 'DELETE'])
