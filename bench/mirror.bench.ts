@@ -1,11 +1,22 @@
-// Mirror benchmark (issue 3): paritygate mirroring 100 % to a healthy, slow or dead candidate vs mirroring off and nginx `mirror`.
+// Mirror benchmark (issues 3 and 16): paritygate mirroring 100 % to a healthy candidate that answers the same data
+// re-serialized (so the comparison runs in full), to one with 5 % real mismatches and to one that answers the
+// primary's exact bytes (the byte-identical shortcut), against mirroring off, nginx `mirror` 100 % and nginx
+// `proxy_pass`; optionally a slow and a dead candidate (issue 3).
 //
 // Usage: npm run bench:mirror    (node --import tsx bench/mirror.bench.ts)
 // Env (defaults): ROUNDS=3 DURATION=8 (s per wrk run) CONNECTIONS=50 THREADS=1 WARMUP=3 RATE=2000 FIXED_DURATION=8
-//   TARGETS=paritygate,paritygate-mirror-healthy,paritygate-mirror-slow,paritygate-mirror-down,nginx-mirror-100,nginx-mirror-slow
+//   (FIXED_DURATION=0 skips the fixed-rate runs)
+//   CASES=reserialized,mismatch5,identical   the candidates of the targets paritygate-mirror-<case> (bench/lib/bodies.ts)
+//   TARGETS=paritygate,paritygate-mirror-<each case>,nginx-mirror-100,nginx   replaces the whole list; also knows
+//     bench/lib/targets.ts's targets, e.g. paritygate-mirror-slow, paritygate-mirror-down, nginx-mirror-slow
+//   PARITYGATE_NODE_FLAGS   node flags of the paritygate children (bench/lib/paritygate.ts), e.g. for --cpu-prof
 //
-// Same layout and method as bench/proxy.bench.ts: proxies alone on core 0; the primary upstream, every candidate
-// upstream, wrk, bench/fixed-rate.ts and this process on core 1; interleaved rounds, medians. No autocannon here.
+// Same layout and method as bench/proxy.bench.ts: proxies alone on core 0; the upstream (one nginx worker serving the
+// primary's body and every candidate's from files, bench/lib/nginx.ts staticConf), the slow candidate's upstream,
+// wrk, bench/fixed-rate.ts and this process on core 1; interleaved rounds, medians. No autocannon here.
+// For each run it also charges paritygate's CPU time (every process of its group, all threads: /proc utime + stime)
+// from the /metrics scrape before the run to the one after settling to the exchanges mirrored meanwhile
+// (paritygate_mirror_decisions_total{decision="mirrored"}), and counts the comparisons' outcomes.
 // After each run it waits until the target has nothing left in flight to its candidate (paritygate: the
 // paritygate_mirror_inflight gauge; nginx with a slow candidate: the candidate's delay), so that one target's
 // mirror backlog never runs during another's measurement. It records the proxy's resident memory (VmRSS of
@@ -19,11 +30,14 @@ import { ensureTools, envNumber, fixedRate, log, pinSelfToLoadCore, rotate, runM
 import { byLabel, delta, scrape, total, type Sample } from './lib/metrics.ts'
 import { ensureBuilt } from './lib/paritygate.ts'
 import { markdownThroughput, median, summarise, type Round, type Summary } from './lib/report.ts'
-import { CPU_LOAD, selectTargets, startUpstream, type Running } from './lib/targets.ts'
+import { CASES, type MirrorCase } from './lib/bodies.ts'
+import { sampleCpu } from './lib/cpu.ts'
+import { candidateDelayMs, CPU_LOAD, selectTargets, startStaticUpstream, type Running, type TargetSpec } from './lib/targets.ts'
 import { runWrk } from './lib/wrk.ts'
 
-const DEFAULT_TARGETS = ['paritygate', 'paritygate-mirror-healthy', 'paritygate-mirror-slow', 'paritygate-mirror-down', 'nginx-mirror-100', 'nginx-mirror-slow']
 const BASELINE = 'paritygate'
+const NGINX_MIRROR = 'nginx-mirror-100'
+const HONEST = 'paritygate-mirror-reserialized'
 const MIB = 1024 * 1024
 const RSS_LIMIT = 256 * MIB
 
@@ -34,7 +48,31 @@ const settings = {
   threads: Math.max(1, envNumber('THREADS', 1)),
   warmupS: envNumber('WARMUP', 3),
   rate: Math.max(1, envNumber('RATE', 2000)),
-  fixedDurationS: Math.max(1, envNumber('FIXED_DURATION', 8))
+  fixedDurationS: envNumber('FIXED_DURATION', 8),
+  cases: parseCases(process.env.CASES)
+}
+
+function parseCases (list: string | undefined): MirrorCase[] {
+  if (list === undefined || list.trim() === '') return [...CASES]
+  return list.split(',').map((c) => c.trim()).filter(Boolean).map((c) => {
+    if (!(CASES as readonly string[]).includes(c)) throw new TypeError(`unknown case ${c}; known: ${CASES.join(', ')}`)
+    return c as MirrorCase
+  })
+}
+
+/** The targets whose candidate is a port of the static upstream; the nginx mirror gets the re-serialized answers. */
+function caseTargets (ports: Record<MirrorCase, number>): TargetSpec[] {
+  return [
+    ...CASES.map((c): TargetSpec => ({ name: `paritygate-mirror-${c}`, kind: 'paritygate', args: ['--candidate', '{candidate}', '--mirror-percent', '100'], candidate: { delayMs: 0, port: ports[c] }, default: false })),
+    { name: NGINX_MIRROR, kind: 'nginx', candidate: { delayMs: 0, port: ports.reserialized }, default: false }
+  ]
+}
+
+/** TARGETS, or the baseline, every case of CASES, the nginx mirror and nginx; names from caseTargets first. */
+function pickTargets (dynamic: TargetSpec[]): TargetSpec[] {
+  const fallback = [BASELINE, ...settings.cases.map((c) => `paritygate-mirror-${c}`), NGINX_MIRROR, 'nginx']
+  const list = process.env.TARGETS === undefined || process.env.TARGETS.trim() === '' ? fallback : process.env.TARGETS.split(',').map((n) => n.trim()).filter(Boolean)
+  return list.map((name) => dynamic.find((t) => t.name === name) ?? selectTargets(name)[0])
 }
 
 type Phase = 'wrk' | 'fixed'
@@ -49,18 +87,26 @@ interface RunExtra {
   /** paritygate_mirror_inflight right after the run, before settling */
   inflightAtEnd: number | null
   settleMs: number
+  /** CPU seconds of the target's processes from the scrape before the run to the one after settling */
+  cpuS: number
+  /** paritygate only: exchanges mirrored and comparison outcomes over the same interval */
+  mirrored: number | null
+  outcomes: Record<string, number> | null
 }
 
 interface MirrorRound extends Round {
   extra: Record<Phase, Record<string, RunExtra>>
 }
 
-interface Counters { decisions: Record<string, number>, errors: Record<string, number> }
+interface Counters { decisions: Record<string, number>, errors: Record<string, number>, outcomes: Record<string, number>, primaryRequests: number }
 
 function counters (samples: Sample[]): Counters {
   return {
     decisions: byLabel(samples, 'paritygate_mirror_decisions_total', 'decision'),
-    errors: byLabel(samples, 'paritygate_candidate_errors_total', 'reason')
+    errors: byLabel(samples, 'paritygate_candidate_errors_total', 'reason'),
+    outcomes: byLabel(samples, 'paritygate_comparisons_total', 'outcome'),
+    // cumulative requests to the primary (noise baselines included): per request figures of a profile
+    primaryRequests: total(samples, 'paritygate_requests_total', { target: 'primary' })
   }
 }
 
@@ -81,15 +127,15 @@ async function withRss<T> (target: Running, fn: () => Promise<T>): Promise<[T, n
 /** Waits until nothing is left in flight to the target's candidate; returns how long that took (ms). */
 async function settle (target: Running): Promise<number> {
   const t0 = performance.now()
-  const candidate = target.spec?.candidate
+  const delayMs = candidateDelayMs(target.spec?.candidate)
   if (target.adminUrl !== null) {
     const deadline = Date.now() + 10_000
     while (Date.now() < deadline) {
       if (total(await scrape(target.adminUrl), 'paritygate_mirror_inflight') === 0) break
       await sleep(200)
     }
-  } else if (candidate !== undefined && candidate !== 'closed' && candidate.delayMs > 0) {
-    await sleep(candidate.delayMs + 1000)
+  } else if (delayMs > 0) {
+    await sleep(delayMs + 1000)
   }
   return Math.round(performance.now() - t0)
 }
@@ -97,11 +143,16 @@ async function settle (target: Running): Promise<number> {
 /** Runs one measurement with RSS sampling, /metrics before and after, and settling. */
 async function measure<T> (target: Running, fn: () => Promise<T>): Promise<[T, RunExtra]> {
   const before = target.adminUrl === null ? null : counters(await scrape(target.adminUrl))
+  const cpuBefore = sampleCpu(target.pgid)
   const [result, rssPeak, rssEnd] = await withRss(target, fn)
   const inflightAtEnd = target.adminUrl === null ? null : total(await scrape(target.adminUrl), 'paritygate_mirror_inflight')
   const settleMs = await settle(target)
   const after = target.adminUrl === null ? null : counters(await scrape(target.adminUrl))
+  const cpuS = sampleCpu(target.pgid).groupS - cpuBefore.groupS
   return [result, {
+    cpuS,
+    mirrored: before === null || after === null ? null : (after.decisions.mirrored ?? 0) - (before.decisions.mirrored ?? 0),
+    outcomes: before === null || after === null ? null : delta(before.outcomes, after.outcomes),
     rssPeak,
     rssEnd,
     decisions: before === null || after === null ? null : delta(before.decisions, after.decisions),
@@ -169,6 +220,66 @@ function markdownFixed (summaries: Summary[], rounds: MirrorRound[]): string {
   return lines.join('\n')
 }
 
+/** One number per round from `read`, skipping rounds without it. */
+function eachRound (rounds: MirrorRound[], read: (r: MirrorRound) => number | null | undefined): number[] {
+  return rounds.map(read).filter((x): x is number => typeof x === 'number' && Number.isFinite(x))
+}
+
+/** `median (min–max)` of per-round values. */
+function spread (xs: number[], digits = 0): string {
+  if (xs.length === 0) return 'n/a'
+  const f = (x: number): string => digits === 0 ? Math.round(x).toLocaleString('en-US') : x.toFixed(digits)
+  return xs.length === 1 ? f(xs[0]) : `${f(median(xs))} (${f(Math.min(...xs))}–${f(Math.max(...xs))})`
+}
+
+/** CPU µs per request of `t` in round `r` (wrk run, CPU from the scrape before to settling). */
+function usPerReq (r: MirrorRound, t: string): number | null {
+  const x = r.extra.wrk[t]
+  const n = r.wrk[t]?.requests ?? 0
+  return x === undefined || n === 0 ? null : x.cpuS * 1e6 / n
+}
+
+/**
+ * Issue 16's table: per target under wrk, req/s and its ratios to mirroring off and nginx's mirror (per round, same
+ * round), CPU per request, CPU per mirrored exchange (all of paritygate's CPU over the exchanges mirrored), what a
+ * mirrored exchange adds over mirroring off (the round's CPU minus the baseline's CPU per request times the requests,
+ * over the exchanges mirrored), the share mirrored, the comparisons' outcomes and the RSS peak.
+ */
+function markdownCases (names: string[], rounds: MirrorRound[]): string {
+  const lines = [
+    `| target (wrk, ${settings.connections} connections) | req/s | / ${BASELINE} (mirroring off) | / ${NGINX_MIRROR} | CPU µs/req | CPU µs per mirrored exchange | added CPU µs per mirrored exchange | mirrored / requests | comparisons (sum over rounds) | RSS peak MiB |`,
+    '| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | --- | ---: |'
+  ]
+  for (const name of names) {
+    const runs = rounds.map((r) => r.extra.wrk[name]).filter((x): x is RunExtra => x !== undefined)
+    if (runs.length === 0) continue
+    const rps = eachRound(rounds, (r) => r.wrk[name]?.rps)
+    const vsOff = name === BASELINE ? '1' : spread(perRound(rounds, name, BASELINE, (r, t) => r.wrk[t]?.rps), 2)
+    const vsNginx = name === NGINX_MIRROR ? '1' : spread(perRound(rounds, name, NGINX_MIRROR, (r, t) => r.wrk[t]?.rps), 2)
+    const cpu = eachRound(rounds, (r) => usPerReq(r, name))
+    const pg = runs[0].mirrored !== null
+    // per mirrored exchange only where most requests were mirrored (not for a shedding slow or a dead candidate)
+    const mostly = (r: MirrorRound): RunExtra | null => {
+      const x = r.extra.wrk[name]
+      const n = r.wrk[name]?.requests ?? 0
+      return x !== undefined && x.mirrored !== null && n > 0 && x.mirrored >= n / 2 ? x : null
+    }
+    const perMirrored = eachRound(rounds, (r) => { const x = mostly(r); return x === null ? null : x.cpuS * 1e6 / (x.mirrored as number) })
+    const added = eachRound(rounds, (r) => {
+      const x = mostly(r)
+      const off = usPerReq(r, BASELINE)
+      const n = r.wrk[name]?.requests
+      return x !== null && off !== null && n !== undefined ? (x.cpuS * 1e6 - off * n) / (x.mirrored as number) : null
+    })
+    const share = eachRound(rounds, (r) => { const x = r.extra.wrk[name]; const n = r.wrk[name]?.requests; return x?.mirrored != null && n ? x.mirrored / n : null })
+    const rss = Math.max(...runs.map((x) => x.rssPeak))
+    lines.push(`| ${name} | ${spread(rps)} | ${vsOff} | ${vsNginx} | ${spread(cpu, 1)} | ${pg && perMirrored.length > 0 ? spread(perMirrored, 1) : '–'}` +
+      ` | ${pg && added.length > 0 ? spread(added, 1) : '–'} | ${pg && share.length > 0 ? spread(share, 2) : '–'}` +
+      ` | ${pg ? counts(sumRecords(runs.map((x) => x.outcomes))) : 'n/a'} | ${fmt(rss / MIB, 0)} |`)
+  }
+  return lines.join('\n')
+}
+
 function markdownMirror (names: string[], rounds: MirrorRound[]): string {
   const lines = [
     '| target | phase | mirror decisions (sum over rounds) | candidate errors | in flight at end (max) | RSS MiB end / peak (max) |',
@@ -203,17 +314,31 @@ function checks (summaries: Summary[], rounds: MirrorRound[]): Check[] {
     const rss = Math.max(...rounds.flatMap((r) => [r.extra.wrk[name]?.rssPeak ?? 0, r.extra.fixed[name]?.rssPeak ?? 0]))
     out.push({ label: `${name}, peak RSS (MiB) over all runs`, value: rss / MIB, rounds: [], goal: '< 256', pass: rss < RSS_LIMIT })
   }
-  const healthy = by('paritygate-mirror-healthy')
-  if (healthy !== undefined) {
-    const per = perRound(rounds, healthy.target, BASELINE, (r, t) => r.wrk[t]?.rps)
-    const value = healthy.rps / base.rps
-    out.push({ label: `${healthy.target} / ${BASELINE}, req/s (wrk)`, value, rounds: per, goal: '>= 0.6', pass: value >= 0.6 })
-    const nginx = by('nginx-mirror-100')
+  // issue 16's goals, for the candidate that re-serializes (the comparison runs in full)
+  const honest = by(HONEST)
+  if (honest !== undefined) {
+    const per = perRound(rounds, honest.target, BASELINE, (r, t) => r.wrk[t]?.rps)
+    const value = honest.rps / base.rps
+    out.push({ label: `${honest.target} / ${BASELINE}, req/s (wrk)`, value, rounds: per, goal: '>= 0.6', pass: value >= 0.6 })
+    const nginx = by(NGINX_MIRROR)
     if (nginx !== undefined) {
-      const perN = perRound(rounds, healthy.target, nginx.target, (r, t) => r.wrk[t]?.rps)
-      const v = healthy.rps / nginx.rps
-      out.push({ label: `${healthy.target} / nginx-mirror-100, req/s (wrk)`, value: v, rounds: perN, goal: '>= 1', pass: v >= 1 })
+      const perN = perRound(rounds, honest.target, nginx.target, (r, t) => r.wrk[t]?.rps)
+      const v = honest.rps / nginx.rps
+      out.push({ label: `${honest.target} / ${NGINX_MIRROR}, req/s (wrk)`, value: v, rounds: perN, goal: '>= 1', pass: v >= 1 })
     }
+    if (honest.fixedP99 !== null && base.fixedP99 !== null) {
+      const diffs = rounds.map((r) => (r.fixedRate[honest.target]?.p99 ?? NaN) - (r.fixedRate[BASELINE]?.p99 ?? NaN)).filter(Number.isFinite)
+      const v = honest.fixedP99 - base.fixedP99
+      out.push({ label: `${honest.target} − ${BASELINE}, live p99 at ${settings.rate} req/s (ms; per round: differences)`, value: v, rounds: diffs, goal: '<= 1', pass: v <= 1 })
+    }
+    const rss = Math.max(...rounds.map((r) => r.extra.wrk[honest.target]?.rssPeak ?? 0))
+    out.push({ label: `${honest.target}, peak RSS (MiB) under wrk`, value: rss / MIB, rounds: [], goal: '<= 256', pass: rss <= RSS_LIMIT })
+  }
+  const proxyPass = by('nginx')
+  if (proxyPass !== undefined) {
+    const per = perRound(rounds, BASELINE, 'nginx', (r, t) => r.wrk[t]?.rps)
+    const v = base.rps / proxyPass.rps
+    out.push({ label: `${BASELINE} (mirroring off) / nginx proxy_pass, req/s (wrk)`, value: v, rounds: per, goal: '>= 0.45', pass: v >= 0.45 })
   }
   return out
 }
@@ -239,20 +364,23 @@ function markdownChecks (list: Check[]): string {
 
 async function main (): Promise<void> {
   installCleanup()
-  const specs = selectTargets(process.env.TARGETS, DEFAULT_TARGETS)
-  ensureTools(specs.some((s) => s.kind === 'nginx'))
-  if (specs.some((s) => s.kind === 'paritygate')) await ensureBuilt(log)
+  // the names only: the static upstream's ports are not known yet
+  const planned = pickTargets(caseTargets({ identical: 0, reserialized: 0, mismatch5: 0 }))
+  ensureTools(true)
+  if (planned.some((s) => s.kind === 'paritygate')) await ensureBuilt(log)
   pinSelfToLoadCore()
 
-  const slow = specs.filter((s) => s.candidate !== undefined && s.candidate !== 'closed' && s.candidate.delayMs > 0).length
-  const runs = specs.length * (settings.warmupS + 1 + settings.rounds * (settings.durationS + settings.fixedDurationS + 4)) +
+  const fixedS = settings.fixedDurationS > 0 ? settings.fixedDurationS + 4 : 0
+  const slow = planned.filter((s) => candidateDelayMs(s.candidate) > 0).length
+  const runs = planned.length * (settings.warmupS + 1 + settings.rounds * (settings.durationS + fixedS + 4)) +
     slow * settings.rounds * 2 * 8
-  const { watchdog, loadBefore } = announce(specs, settings, runs)
+  const { watchdog, loadBefore } = announce(planned, settings, runs)
 
   const started: Running[] = []
   try {
-    const upstream = await startUpstream('upstream', 0)
+    const { upstream, ports } = await startStaticUpstream('upstream')
     started.push(upstream)
+    const specs = pickTargets(caseTargets(ports))
     const running = await startTargets(specs, upstream, started)
 
     const wrkOptions = { threads: settings.threads, connections: settings.connections, cpu: CPU_LOAD }
@@ -290,7 +418,7 @@ async function main (): Promise<void> {
           (extra.settleMs > 500 ? `; settled in ${extra.settleMs} ms` : ''))
         await sleep(500)
       }
-      for (const target of order) {
+      for (const target of settings.fixedDurationS > 0 ? order : []) {
         const [[fixed, fixedCpu], extra] = await measure(target, () =>
           withCpu(target, () => fixedRate({ url: target.url, rate: settings.rate, durationS: settings.fixedDurationS, connections: settings.connections }), (x) => x.sent))
         round.fixedRate[target.name] = fixed
@@ -312,8 +440,9 @@ async function main (): Promise<void> {
       if (target.adminUrl !== null) finalCounters[target.name] = counters(await scrape(target.adminUrl))
     }
     const markdown = [
+      markdownCases(names, rounds),
       markdownThroughput(summaries),
-      markdownFixed(summaries, rounds),
+      ...settings.fixedDurationS > 0 ? [markdownFixed(summaries, rounds)] : [],
       markdownMirror(names, rounds),
       markdownChecks(checkList)
     ].join('\n\n')

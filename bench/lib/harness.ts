@@ -5,7 +5,7 @@ import { cpus, loadavg } from 'node:os'
 import { join } from 'node:path'
 import { killAll, runToEnd } from './children.ts'
 import { cpuUsage, sampleCpu } from './cpu.ts'
-import { ROOT } from './paritygate.ts'
+import { CLI_OVERRIDE, NODE_FLAGS, ROOT } from './paritygate.ts'
 import { type RunCpu } from './report.ts'
 import { checkTarget, CPU_LOAD, startTarget, type Running, type TargetSpec } from './targets.ts'
 import { type FixedRateResult } from '../fixed-rate.ts'
@@ -117,6 +117,8 @@ export function runMeta (command: string, settings: object, loadBefore: number[]
     commit: version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
     // dist/ is built from the working tree, which other people may be editing
     srcUncommittedFiles: spawnSync('git', ['-C', ROOT, 'status', '--porcelain', 'src'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length,
+    paritygateCli: CLI_OVERRIDE ?? 'dist/cli.js, built from this working tree',
+    paritygateNodeFlags: NODE_FLAGS.join(' '),
     pinning: 'proxies taskset -c 0; upstreams, candidates, wrk, fixed-rate.ts and the orchestrator taskset -c 1'
   }
 }

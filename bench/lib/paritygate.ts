@@ -1,5 +1,5 @@
 // Builds the project when dist/ is stale and starts `node dist/cli.js serve` as a pinned child process.
-import { existsSync } from 'node:fs'
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { runToEnd, startChild, stopChild, type Child } from './children.ts'
@@ -7,7 +7,12 @@ import { freePort, waitForStatus } from './net.ts'
 
 export const ROOT = new URL('../../', import.meta.url).pathname
 const CLI_SRC = join(ROOT, 'src/cli.ts')
-const CLI_DIST = join(ROOT, 'dist/cli.js')
+/**
+ * PARITYGATE_CLI (env): the cli.js to run instead of this tree's dist/cli.js, never rebuilt (e.g. a build of one
+ * commit from `git archive`, while the working tree is being edited).
+ */
+export const CLI_OVERRIDE = process.env.PARITYGATE_CLI === undefined || process.env.PARITYGATE_CLI === '' ? null : process.env.PARITYGATE_CLI
+const CLI_DIST = CLI_OVERRIDE ?? join(ROOT, 'dist/cli.js')
 
 async function newestMtime (dir: string): Promise<number> {
   let newest = 0
@@ -21,6 +26,11 @@ async function newestMtime (dir: string): Promise<number> {
 
 /** Runs `npm run build` when dist/cli.js is missing or older than any file under src/. */
 export async function ensureBuilt (log: (line: string) => void): Promise<void> {
+  if (CLI_OVERRIDE !== null) {
+    if (!existsSync(CLI_OVERRIDE)) throw new Error(`PARITYGATE_CLI=${CLI_OVERRIDE} does not exist`)
+    log(`running ${CLI_OVERRIDE} (PARITYGATE_CLI), not this tree's dist/`)
+    return
+  }
   if (!existsSync(CLI_SRC)) {
     throw new Error('src/cli.ts does not exist yet, so the paritygate target cannot run.\n' +
       'Run the other targets meanwhile: TARGETS=direct,fastify-http-proxy,nginx npm run bench')
@@ -40,6 +50,23 @@ export const NODE_FLAGS = process.env.PARITYGATE_NODE_FLAGS === undefined
   ? ['--max-semi-space-size=32', '--single-threaded-gc']
   : process.env.PARITYGATE_NODE_FLAGS.split(' ').filter(Boolean)
 
+/** Time a paritygate child gets to exit after SIGTERM: long enough to write its profiles when it is profiled. */
+export const STOP_GRACE_MS = NODE_FLAGS.some((f) => f.startsWith('--cpu-prof') || f.startsWith('--heap-prof')) ? 60_000 : 3000
+
+/**
+ * PARITYGATE_OUT_DIR (env): a directory where each paritygate child's stdout and stderr go, appended to
+ * `<name>-<pid>.log` (e.g. the --trace-gc lines of a profiling run). Unset, they are only kept as a short tail.
+ */
+function keepOutput (child: Child, name: string): void {
+  const dir = process.env.PARITYGATE_OUT_DIR
+  if (dir === undefined || dir === '') return
+  mkdirSync(dir, { recursive: true })
+  const out = createWriteStream(join(dir, `${name}-${child.process.pid ?? 'unknown'}.log`), { flags: 'a' })
+  child.process.stdout?.on('data', (chunk: Buffer) => out.write(chunk))
+  child.process.stderr?.on('data', (chunk: Buffer) => out.write(chunk))
+  child.exited.then(() => out.end(), () => out.end())
+}
+
 export interface ParitygateHandle {
   child: Child
   url: string
@@ -56,11 +83,12 @@ export async function startParitygate (primary: string, extra: string[], cpu: nu
   const args = [...NODE_FLAGS, CLI_DIST, 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`,
     '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', ...extra]
   const child = startChild({ name, cpu, command: process.execPath, args })
+  keepOutput(child, name)
   const adminUrl = `http://127.0.0.1:${admin}`
   try {
     await waitForStatus(`${adminUrl}/healthz/ready`, 20_000, () => child.process.exitCode === null)
   } catch (err) {
-    await stopChild(child)
+    await stopChild(child, STOP_GRACE_MS)
     throw new Error(`${name} did not become ready: ${(err as Error).message}\n${child.tail()}`)
   }
   return { child, url: `http://127.0.0.1:${port}/`, adminUrl }

@@ -1,14 +1,15 @@
 // The benchmark's targets as data: what to start for each, pinned where, and how to reach it.
 import { rmSync } from 'node:fs'
-import { mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { request } from 'undici'
 import { stringify } from 'yaml'
 import { onKillAll, readJsonLine, startChild, stopChild, type Child } from './children.ts'
 import { freePort } from './net.ts'
-import { startNginx } from './nginx.ts'
-import { ROOT, startParitygate } from './paritygate.ts'
+import { writeBodies } from './bodies.ts'
+import { startNginx, startStaticNginx, type StaticPorts } from './nginx.ts'
+import { ROOT, startParitygate, STOP_GRACE_MS } from './paritygate.ts'
 
 /** Core layout on a 2-core machine: proxies alone on core 0; upstream and load generators share core 1. */
 export const CPU_PROXY = 0
@@ -18,9 +19,16 @@ export type TargetKind = 'direct' | 'paritygate' | 'fastify-http-proxy' | 'nginx
 
 /**
  * The candidate (mirror target) of a paritygate or nginx target: a second bench upstream pinned to CPU_LOAD,
- * answering after `delayMs` (with `env` passed to bench/upstream.ts), or `closed`: a loopback port nobody listens on.
+ * answering after `delayMs` (with `env` passed to bench/upstream.ts), `closed`: a loopback port nobody listens on,
+ * With `port`, no upstream is started: the candidate is a server on that loopback port that someone else started and
+ * stops (the static nginx of bench/mirror.bench.ts; `delayMs` is then 0).
  */
-export type CandidateSpec = { delayMs: number, env?: Record<string, string> } | 'closed'
+export type CandidateSpec = { delayMs: number, env?: Record<string, string>, port?: number } | 'closed'
+
+/** The candidate's answer delay (0 for a closed port). */
+export function candidateDelayMs (spec: CandidateSpec | undefined): number {
+  return spec !== undefined && spec !== 'closed' ? spec.delayMs : 0
+}
 
 export interface TargetSpec {
   /** name in the table, the JSON and the TARGETS env filter */
@@ -116,6 +124,33 @@ export async function startUpstream (name: string, delayMs: number, env: Record<
   return { name, url: `http://127.0.0.1:${port}/`, pgid: child.process.pid ?? null, adminUrl: null, spec: null, stop: () => stopChild(child) }
 }
 
+/**
+ * The mirror benchmark's upstream (issue 16): one nginx worker pinned to CPU_LOAD serving the 1 KiB bodies of
+ * bench/lib/bodies.ts from files in a temp dir (removed on stop and by killAll), on a primary port and one port per
+ * candidate case. Cheaper per answer than bench/upstream.ts, so core 1 (the upstream twice over, and wrk) is not the
+ * bottleneck when every request is mirrored.
+ */
+export async function startStaticUpstream (name: string): Promise<{ upstream: Running, ports: StaticPorts }> {
+  const root = await mkdtemp(join(tmpdir(), 'paritygate-bench-bodies-'))
+  const unregister = onKillAll(() => rmSync(root, { recursive: true, force: true }))
+  try {
+    writeBodies(root)
+    await chmod(root, 0o755) // nginx's worker may run as another user (nobody) than its master
+    const ports: StaticPorts = { primary: await freePort(), identical: await freePort(), reserialized: await freePort(), mismatch5: await freePort() }
+    const handle = await startStaticNginx(root, ports, CPU_LOAD)
+    const stop = async (): Promise<void> => {
+      await handle.stop()
+      await rm(root, { recursive: true, force: true })
+      unregister()
+    }
+    return { upstream: { name, url: handle.url, pgid: handle.child.process.pid ?? null, adminUrl: null, spec: null, stop }, ports }
+  } catch (err) {
+    await rm(root, { recursive: true, force: true })
+    unregister()
+    throw err
+  }
+}
+
 /** A candidate for `spec`: an upstream to stop afterwards, or a closed port (origin only). */
 async function startCandidate (spec: TargetSpec): Promise<{ origin: string, port: number, stop: () => Promise<void> } | null> {
   if (spec.candidate === undefined) return null
@@ -124,6 +159,7 @@ async function startCandidate (spec: TargetSpec): Promise<{ origin: string, port
     const port = await freePort()
     return { origin: `http://127.0.0.1:${port}`, port, stop: async () => {} }
   }
+  if (spec.candidate.port !== undefined) return { origin: `http://127.0.0.1:${spec.candidate.port}`, port: spec.candidate.port, stop: async () => {} }
   const up = await startUpstream(`${spec.name}-candidate`, spec.candidate.delayMs, spec.candidate.env)
   return { origin: up.url.replace(/\/$/, ''), port: Number(new URL(up.url).port), stop: up.stop }
 }
@@ -189,7 +225,7 @@ export async function startTarget (spec: TargetSpec, upstream: Running): Promise
           candidateUrl: candidate?.origin,
           spec,
           async stop () {
-            await stopChild(handle.child)
+            await stopChild(handle.child, STOP_GRACE_MS)
             await candidate?.stop()
             await config?.remove()
           }
