@@ -2,42 +2,26 @@
 import { type Server } from 'node:http'
 import { type AddressInfo } from 'node:net'
 import { type FastifyInstance } from 'fastify'
-import { Gauge, type Registry } from 'prom-client'
 import { type Pool } from 'undici'
 import { buildAdmin, localBackend } from './admin/admin.ts'
 import { VerdictNotifier } from './admin/notify.ts'
 import { ComparisonEngine, type ExchangePair, type OutcomeHook } from './compare/engine.ts'
-import { verdictToGauge } from './gate/gate.ts'
-import { gateNotes, type GateNotes } from './gate/notes.ts'
-import { ParityStats, type ParitySink, type VersionEvent } from './gate/parity.ts'
-import { type GateResult } from './gate/types.ts'
-import { versionOf } from './gate/version.ts'
+import { ParityGate } from './gate/parity.ts'
 import { parseHostPort, type FrozenConfig } from './config/index.ts'
 import { createLogger, type Logger } from './logger.ts'
 import { type BreakerEvent } from './mirror/breaker.ts'
-import { MirrorController, type MirrorState } from './mirror/controller.ts'
+import { MirrorController } from './mirror/controller.ts'
 import { ioThreadOf } from './mirror/io-thread.ts'
 import { type MirrorObserver } from './mirror/types.ts'
 import { connectionCap, createProxyServer, type ProxyState } from './proxy/proxy.ts'
 import { RouteNamer } from './proxy/routes.ts'
 import { createPrimaryPool } from './proxy/upstream.ts'
 import { DeadlineList } from './deadlines.ts'
+import { listenError, notesFor, registerGateGauges } from './process.ts'
+import { ParityStats, type ParitySink, type VersionEvent } from './stats/parity.ts'
 import { Metrics } from './stats/registry.ts'
+import { versionOf } from './stats/version.ts'
 import { VERSION } from './version.ts'
-
-const LISTEN_ERRORS: Readonly<Record<string, string>> = {
-  EADDRINUSE: 'address already in use',
-  EADDRNOTAVAIL: 'address not available on this host',
-  EACCES: 'permission denied (ports under 1024 need privileges)',
-  ENOTFOUND: 'host name not found',
-  EAI_AGAIN: 'host name lookup failed'
-}
-
-/** `admin listener 0.0.0.0:9000: address already in use`, keeping the system's code for the exit status. */
-export function listenError (listener: 'proxy' | 'admin', address: string, err: NodeJS.ErrnoException): Error {
-  const what = err.code !== undefined && LISTEN_ERRORS[err.code] !== undefined ? LISTEN_ERRORS[err.code] : err.message
-  return Object.assign(new Error(`${listener} listener ${address}: ${what}`), { code: err.code })
-}
 
 function urlOf (address: AddressInfo): string {
   const host = address.family === 'IPv6' ? `[${address.address}]` : address.address
@@ -171,84 +155,6 @@ function proxyStateFor (config: FrozenConfig, pool: Pool, mirror: MirrorControll
   }
 }
 
-/** `paritygate_gate_verdict{check}` and `paritygate_mismatch_ratio{window}`, computed at scrape time over the default window. */
-export function registerGateGauges (registry: Registry, parity: ParityStats): Gauge[] {
-  let cached: { at: number, result: GateResult } | null = null
-  const current = (): GateResult => {
-    const now = Date.now()
-    if (cached === null || now - cached.at > 1000) cached = { at: now, result: parity.gate() }
-    return cached.result
-  }
-  const verdict = new Gauge({
-    name: 'paritygate_gate_verdict',
-    help: 'Gate verdict over the default window: 1 pass, 0 inconclusive, -1 fail (check="overall" combines the three)',
-    labelNames: ['check'],
-    registers: [registry],
-    collect () {
-      const r = current()
-      this.set({ check: 'overall' }, verdictToGauge(r.verdict))
-      for (const check of ['mismatch', 'errors', 'latency'] as const) this.set({ check }, verdictToGauge(r.checks[check].verdict))
-    }
-  })
-  const ratio = new Gauge({
-    name: 'paritygate_mismatch_ratio',
-    help: 'mismatch / (match + mismatch + noise) over the window',
-    labelNames: ['window'],
-    registers: [registry],
-    collect () {
-      const r = current()
-      this.set({ window: r.window }, r.checks.mismatch.ratio)
-    }
-  })
-  return [verdict, ratio]
-}
-
-/** What the gate's reasons say about the mirror, from the config and the mirror's state in force (null state: no candidate). */
-export function notesFor (config: FrozenConfig, state: MirrorState | null): GateNotes {
-  return gateNotes({
-    candidate: config.candidate.url !== null && state !== null,
-    enabled: state?.enabled ?? config.mirror.enabled,
-    enabledAtRuntime: state !== null && state.enabled !== config.mirror.enabled,
-    percent: state?.percent ?? config.mirror.percent,
-    percentAtRuntime: state !== null && state.percent !== config.mirror.percent,
-    routePercents: config.routes.map((r) => r.mirror?.percent ?? 0),
-    unreachable: state?.unreachable ?? null
-  })
-}
-
-/**
- * Everything that decides the verdict, for the one start-up line: where traffic goes, how much is
- * mirrored and compared, the budgets, where to ask, whether changes need a token (never the token).
- * `warnings` are the settings under which the gate cannot judge (logged at warn).
- */
-export function startupSummary (config: FrozenConfig, addresses: { proxy: string, admin: string }, tokenSet: boolean): { summary: Record<string, unknown>, warnings: string[] } {
-  const m = config.mirror
-  const n = config.noise
-  const candidate = config.candidate.url
-  const safe = m.methods.filter((method) => ['GET', 'HEAD', 'OPTIONS'].includes(method))
-  const noiseOn = candidate !== null && n.percent > 0 && safe.length > 0
-  const summary = {
-    proxy: addresses.proxy,
-    admin: addresses.admin,
-    primary: config.primary.url,
-    candidate,
-    mirror: { enabled: m.enabled, percent: m.percent, methods: m.methods },
-    noise: {
-      percent: noiseOn ? n.percent : 0,
-      baseline: n.secondary ?? 'primary',
-      // a second call for noise.percent of the mirrored safe requests (and each route's first few)
-      extraPrimaryLoad: noiseOn && n.secondary === null ? `${+(n.percent * m.percent / 100).toFixed(3)} % of ${safe.join('/')} requests` : 'none'
-    },
-    gate: { window: config.gate.window, confidence: config.gate.confidence, mismatchBudget: config.gate.mismatchBudget, errorBudget: config.gate.errorBudget, latencyP95Ratio: config.gate.latencyP95Ratio, latencySlackMs: config.gate.latencySlackMs },
-    adminChanges: tokenSet ? 'need the admin token (set)' : 'from loopback peers only (no PARITYGATE_ADMIN_TOKEN)'
-  }
-  const warnings: string[] = []
-  const note = notesFor(config, candidate === null ? null : { enabled: m.enabled, percent: m.percent, inflight: 0, breaker: 'closed', lagMs: 0 }).nothingMirrored
-  if (note !== null && candidate !== null) warnings.push(note)
-  if (candidate === null) warnings.push('no candidate is configured (candidate.url, --candidate): paritygate only proxies, and the gate has nothing to judge')
-  return { summary, warnings }
-}
-
 /** Options of one process that are not config: secrets and test hooks. */
 export interface AppOptions {
   /** a pino logger (tests pass one with a sink) @default JSON on stdout at config.log.level */
@@ -272,7 +178,9 @@ export class App {
   readonly proxy: Server
   readonly admin: FastifyInstance
   readonly observer: MirrorObserver
-  readonly parity: ParityStats
+  readonly parity: ParityStats<FrozenConfig['gate']>
+  /** the gate's answers over `parity` */
+  readonly gate: ParityGate
   readonly notifier: VerdictNotifier
   /** the comparison engine; null while no candidate is configured */
   engine: ComparisonEngine | null
@@ -293,12 +201,13 @@ export class App {
     this.metrics = new Metrics(VERSION)
     this.role = role
     this.parity = new ParityStats(config.gate)
+    this.gate = new ParityGate(this.parity)
     this.sink = sink ?? this.parity
     this.observer = createMirrorObserver(this.metrics, this.sink, log, () => this.engine, this.#versionOf)
     this.engine = config.candidate.url !== null ? new ComparisonEngine(config, createOutcomeHook(this.metrics, this.sink, log, this.#versionOf), () => log.isLevelEnabled('debug')) : null
-    this.notifier = new VerdictNotifier(role === 'worker' ? { ...config.gate.notify, webhooks: [] } : config.gate.notify, () => this.parity.gate(), log)
+    this.notifier = new VerdictNotifier(role === 'worker' ? { ...config.gate.notify, webhooks: [] } : config.gate.notify, () => this.gate.evaluate(), log)
     if (role === 'single') {
-      registerGateGauges(this.metrics.registry, this.parity)
+      registerGateGauges(this.metrics.registry, this.gate)
       this.parity.onVersion((event) => this.#versionChanged(event))
     }
     this.metrics.gaugeFrom('paritygate_compare_queue', 'Exchanges waiting for or in comparison', () => this.engine?.queued ?? 0)
@@ -321,11 +230,12 @@ export class App {
       mirror: () => this.proxyState.mirror,
       engine: () => this.engine,
       parity: this.parity,
+      gate: this.gate,
       adminToken
     }), log)
     this.#ready = false
     this.#closing = null
-    this.parity.setNotes(() => notesFor(this.#config, this.proxyState.mirror?.state ?? null))
+    this.gate.setNotes(() => notesFor(this.#config, this.proxyState.mirror?.state ?? null))
   }
 
   /** A mirror controller for `config` (null without a candidate), its breaker's changes logged. */

@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util'
 import { ConfigErrors, isHostPort, parseHostPort, loadConfig, readConfigFile, validateConfig, type FrozenConfig, type Overrides } from './config/index.ts'
 import { closest } from './config/suggest.ts'
 import { configErrors, pathErrors } from './config-check.ts'
+import { PARITYGATE_ERR_USAGE } from './errors.ts'
 import { createLogger } from './logger.ts'
 import { VERSION } from './version.ts'
 
@@ -90,6 +91,11 @@ function fail (lines: string[]): void {
   process.exitCode = 2
 }
 
+/** A bad command line (flag, command or argument): PARITYGATE_ERR_USAGE, printed as its lines with exit 2. */
+function usage (...lines: string[]): never {
+  throw Object.assign(new PARITYGATE_ERR_USAGE(lines.join('; ')), { lines })
+}
+
 /** Errors of binding an address: busy, not on this host, or not allowed (a port under 1024 without privileges). */
 const LISTEN_CODES = new Set(['EADDRINUSE', 'EADDRNOTAVAIL', 'EACCES', 'ENOTFOUND', 'EAI_AGAIN'])
 
@@ -98,8 +104,7 @@ async function main (argv: string[]): Promise<void> {
   try {
     parsed = parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true })
   } catch (err) {
-    fail([flagError(err as Error), 'see paritygate --help'])
-    return
+    usage(flagError(err as Error), 'see paritygate --help')
   }
   const { values, positionals } = parsed
   if (values.help === true) { console.log(HELP); return }
@@ -108,7 +113,7 @@ async function main (argv: string[]): Promise<void> {
 
   if (command === 'check-config') {
     const file = positionals[1] ?? values.config
-    if (file === undefined || positionals.length > 2) { fail(['usage: paritygate check-config FILE']); return }
+    if (file === undefined || positionals.length > 2) usage('usage: paritygate check-config FILE')
     const errors = checkFile(file)
     if (errors.length > 0) fail(errors)
     else console.log(`${file}: valid`)
@@ -117,7 +122,7 @@ async function main (argv: string[]): Promise<void> {
 
   if (command === 'healthcheck') {
     const admin = values.admin ?? process.env.PARITYGATE_ADMIN ?? '127.0.0.1:9000'
-    if (!isHostPort(admin)) { fail(['--admin: must be HOST:PORT']); return }
+    if (!isHostPort(admin)) usage('--admin: must be HOST:PORT')
     const { host, port } = parseHostPort(admin)
     const target = host === '0.0.0.0' || host === '::' || host === '' ? '127.0.0.1' : host.includes(':') ? `[${host}]` : host
     const res = await fetch(`http://${target}:${port}/healthz/live`, { signal: AbortSignal.timeout(2000) }).catch((err: Error) => err)
@@ -130,9 +135,9 @@ async function main (argv: string[]): Promise<void> {
 
   if (command === 'report') {
     const admin = values.admin ?? process.env.PARITYGATE_ADMIN ?? '127.0.0.1:9000'
-    if (!isHostPort(admin) && !/^https?:\/\//.test(admin)) { fail(['--admin: must be HOST:PORT or a URL']); return }
-    if (values.window !== undefined && !/^\d{1,7}(ms|s|m|h)$/.test(values.window)) { fail([`--window: must be a duration such as 30s, 5m or 1h, got ${values.window}`]); return }
-    if (positionals.length > 1) { fail(['usage: paritygate report [--admin HOST:PORT] [--window 5m] [--route NAME] [--json]']); return }
+    if (!isHostPort(admin) && !/^https?:\/\//.test(admin)) usage('--admin: must be HOST:PORT or a URL')
+    if (values.window !== undefined && !/^\d{1,7}(ms|s|m|h)$/.test(values.window)) usage(`--window: must be a duration such as 30s, 5m or 1h, got ${values.window}`)
+    if (positionals.length > 1) usage('usage: paritygate report [--admin HOST:PORT] [--window 5m] [--route NAME] [--json]')
     const { ReportError, runReport } = await import('./report/report.ts')
     try {
       process.exitCode = await runReport({ admin, window: values.window, route: values.route ?? null, json: values.json === true, token: process.env.PARITYGATE_ADMIN_TOKEN || null })
@@ -145,13 +150,13 @@ async function main (argv: string[]): Promise<void> {
 
   if (command === 'demo') {
     const duration = values.duration === undefined ? 0 : Number(values.duration)
-    if (!Number.isFinite(duration) || duration < 0 || duration > 3600) { fail(['--duration: must be a number of seconds from 0 (until Ctrl-C) to 3600']); return }
+    if (!Number.isFinite(duration) || duration < 0 || duration > 3600) usage('--duration: must be a number of seconds from 0 (until Ctrl-C) to 3600')
     const { runDemo } = await import('./demo/demo.ts')
     await runDemo({ durationSeconds: duration })
     return
   }
 
-  if (command !== 'serve' || positionals.length > 1) { fail([`unknown command "${positionals.join(' ')}"`, 'see paritygate --help']); return }
+  if (command !== 'serve' || positionals.length > 1) usage(`unknown command "${positionals.join(' ')}"`, 'see paritygate --help')
   const flags: Overrides = { primary: values.primary, candidate: values.candidate, mirrorPercent: values['mirror-percent'], workers: values.workers, listen: values.listen, admin: values.admin, logLevel: values['log-level'], noisePercent: values['noise-percent'], ignore: values.ignore }
   const load = () => withRules(loadConfig({ file: values.config, env: process.env, flags }))
   let config
@@ -185,4 +190,9 @@ async function main (argv: string[]): Promise<void> {
   }
 }
 
-await main(process.argv.slice(2))
+try {
+  await main(process.argv.slice(2))
+} catch (err) {
+  if (!(err instanceof PARITYGATE_ERR_USAGE)) throw err
+  fail((err as unknown as { lines: string[] }).lines)
+}

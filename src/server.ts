@@ -1,5 +1,6 @@
 /* Process entry for `serve`: the only place that listens on configured ports and installs signal handlers. */
-import { buildApp, startupSummary, type App } from './app.ts'
+import { buildApp, type App } from './app.ts'
+import { startupSummary } from './process.ts'
 import { ConfigErrors, type FrozenConfig } from './config/index.ts'
 import { createLogger } from './logger.ts'
 import { VERSION } from './version.ts'

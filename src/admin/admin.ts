@@ -7,9 +7,10 @@ import { fastify, LogController, type FastifyInstance, type FastifyReply, type F
 import { type ComparisonEngine } from '../compare/engine.ts'
 import { looksLikeUrl, redactUrl } from '../compare/redact.ts'
 import { type FrozenConfig } from '../config/index.ts'
-import { type ParityStats } from '../gate/parity.ts'
+import { type ParityGate } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
 import { type MirrorController, type MirrorState } from '../mirror/controller.ts'
+import { type ParityStats } from '../stats/parity.ts'
 import { type Metrics } from '../stats/registry.ts'
 import { PARITYGATE_ERR_BAD_JSON, PARITYGATE_ERR_BAD_WINDOW, PARITYGATE_ERR_UNKNOWN_ROUTE } from '../errors.ts'
 
@@ -38,6 +39,8 @@ export interface AdminBackend {
   mirrorState: () => Promise<MirrorState | null>
   setMirror: (change: { enabled?: boolean, percent?: number }) => Promise<MirrorState | null>
   parity: ParityStats
+  /** the gate's answers over `parity` */
+  gate: ParityGate
   fields: (route: string | null) => Promise<FieldReport[]>
   noise: (route: string | null) => Promise<NoiseReport[]>
   mismatches: (route: string | null, limit: number) => Promise<MismatchList>
@@ -54,7 +57,7 @@ export type FieldReport = ReturnType<ComparisonEngine['fieldReport']>[number]
 export type NoiseReport = ReturnType<ComparisonEngine['noiseReport']>[number]
 
 /** The backend of one process over its app's parts. */
-export function localBackend (parts: { metrics: Metrics, isReady: () => boolean, config: () => FrozenConfig, mirror: () => MirrorController | null, engine: () => ComparisonEngine | null, parity: ParityStats, adminToken: string | null }): AdminBackend {
+export function localBackend (parts: { metrics: Metrics, isReady: () => boolean, config: () => FrozenConfig, mirror: () => MirrorController | null, engine: () => ComparisonEngine | null, parity: ParityStats, gate: ParityGate, adminToken: string | null }): AdminBackend {
   return {
     metrics: async () => ({ contentType: parts.metrics.registry.contentType, text: await parts.metrics.registry.metrics() }),
     isReady: parts.isReady,
@@ -67,6 +70,7 @@ export function localBackend (parts: { metrics: Metrics, isReady: () => boolean,
       return mirror.state
     },
     parity: parts.parity,
+    gate: parts.gate,
     fields: async (route) => parts.engine()?.fieldReport(route) ?? [],
     noise: async (route) => parts.engine()?.noiseReport(route) ?? [],
     mismatches: async (route, limit) => {
@@ -309,7 +313,7 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     const route = routeOf(req.query)
     if (unknownRoute(route, reply)) return reply
     try {
-      return state.parity.gate(windowOf(req.query), route)
+      return state.gate.evaluate(windowOf(req.query), route)
     } catch (err) {
       return badWindow(err, reply)
     }
@@ -324,7 +328,7 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     if (unknownRoute(route, reply)) return reply
     let result
     try {
-      result = state.parity.gate(window, route)
+      result = state.gate.evaluate(window, route)
     } catch (err) {
       return badWindow(err, reply)
     }

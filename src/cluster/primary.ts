@@ -8,12 +8,13 @@ import cluster, { type Worker } from 'node:cluster'
 import { AggregatorRegistry, Gauge, Registry } from 'prom-client'
 import { buildAdmin, type AdminBackend, type FieldReport, type MismatchList, type NoiseReport, type SampleView } from '../admin/admin.ts'
 import { VerdictNotifier } from '../admin/notify.ts'
-import { listenError, notesFor, registerGateGauges, startupSummary } from '../app.ts'
 import { EXAMPLES_PER_PATH } from '../compare/field-stats.ts'
 import { ConfigErrors, parseHostPort, type FrozenConfig } from '../config/index.ts'
-import { ParityStats } from '../gate/parity.ts'
+import { ParityGate } from '../gate/parity.ts'
 import { type Logger } from '../logger.ts'
 import { type MirrorState } from '../mirror/controller.ts'
+import { listenError, notesFor, registerGateGauges, startupSummary } from '../process.ts'
+import { ParityStats } from '../stats/parity.ts'
 import { type PrimaryMessage, type QueryOp, type WorkerMessage } from './protocol.ts'
 
 const QUERY_TIMEOUT_MS = 5000
@@ -129,8 +130,9 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
   const log = opts.log
   let current = config
   const parity = new ParityStats(config.gate)
+  const gate = new ParityGate(parity)
   const registry = new Registry()
-  registerGateGauges(registry, parity)
+  registerGateGauges(registry, gate)
   const aggregator = new AggregatorRegistry()
   const workersGauge = new Gauge({ name: 'paritygate_workers', help: 'Proxy processes listening in this group', registers: [registry] })
   const reloads = new Gauge({ name: 'paritygate_primary_config_reloads', help: 'SIGHUP reloads of the group by result, since start', labelNames: ['result'], registers: [registry] })
@@ -245,6 +247,7 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
     mirrorState: async () => mergeMirrorStates(await queryAll('mirrorState') as Array<MirrorState | null>),
     setMirror: async (change) => mergeMirrorStates(await queryAll('setMirror', change) as Array<MirrorState | null>),
     parity,
+    gate,
     fields: async (route) => mergeFields(await queryAll('fields', { route }) as FieldReport[][]),
     noise: async (route) => mergeNoise(await queryAll('noise', { route }) as NoiseReport[][]),
     mismatches: async (route, limit) => mergeMismatches(await queryAll('mismatches', { route, limit }) as MismatchList[], limit),
@@ -271,9 +274,9 @@ export async function runPrimary (config: FrozenConfig, opts: PrimaryOptions): P
   const pollMirror = (): void => { backend.mirrorState().then((m) => { mirrorNow = m }, () => {}) }
   pollMirror()
   const mirrorPoll = setInterval(pollMirror, 2000).unref()
-  parity.setNotes(() => notesFor(current, mirrorNow))
+  gate.setNotes(() => notesFor(current, mirrorNow))
   const adminUrl = `http://${a.host.includes(':') ? `[${a.host}]` : a.host}:${(admin.server.address() as { port: number }).port}`
-  notifier = new VerdictNotifier(config.gate.notify, () => parity.gate(), log)
+  notifier = new VerdictNotifier(config.gate.notify, () => gate.evaluate(), log)
   notifier.start()
   const { summary, warnings } = startupSummary(config, { proxy: proxyUrl, admin: adminUrl }, opts.adminToken !== null)
   log.info({ ...summary, workers: opts.workers }, 'paritygate listening')

@@ -2,7 +2,7 @@
 import { AggregatorRegistry } from 'prom-client'
 import { buildApp, type App } from '../app.ts'
 import { ConfigErrors, type FrozenConfig } from '../config/index.ts'
-import { type ParitySink } from '../gate/parity.ts'
+import { type ParitySink } from '../stats/parity.ts'
 import { type Logger } from '../logger.ts'
 import { type MirrorDecision } from '../mirror/types.ts'
 import { type Target } from '../stats/latency.ts'

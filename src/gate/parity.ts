@@ -1,56 +1,12 @@
-/* The gate's evidence and answers for one process: rolling outcome counts and latency histograms in, verdicts and route reports out. */
-import { LatencyHistograms, type Target } from '../stats/latency.ts'
-import { type MirrorDecision } from '../mirror/types.ts'
-import { COUNTERS, RollingWindow, type Counter } from '../stats/window.ts'
+/* The gate over one process's evidence (stats/parity.ts): verdicts from the windows, with what the mirror's state says for the reasons. */
+import { type EvidenceSettings, type ParityStats } from '../stats/parity.ts'
 import { evaluateGate, parseWindow } from './gate.ts'
 import { collectGateInput } from './input.ts'
 import { annotate, type GateNotes } from './notes.ts'
 import { type GateConfig, type GateResult } from './types.ts'
-import { VersionTracker, type VersionChange } from './version.ts'
 
-/** The `gate` config section, as far as this module needs it. */
-export interface ParitySettings extends GateConfig {
-  window: string
-  maxWindow: string
-  maxRoutes: number
-}
-
-/** Route report of `GET /api/v1/routes`. */
-export interface RouteReport {
-  route: string
-  counts: Record<Counter, number>
-  mismatchRatio: number
-  primary: { count: number, p50Ms: number, p95Ms: number, p99Ms: number }
-  candidate: { count: number, p50Ms: number, p95Ms: number, p99Ms: number }
-}
-
-/** Every mirror decision, as paritygate_mirror_decisions_total labels them. */
-const DECISION_SET: Readonly<Record<MirrorDecision, true>> = { mirrored: true, sampled_out: true, unsafe_method: true, body_too_large: true, overloaded: true, circuit_open: true, disabled: true, shutdown: true, shadow: true }
-/** (From a Record, so that a new decision cannot be left out of the history's window.) */
-export const DECISIONS = Object.keys(DECISION_SET) as MirrorDecision[]
-
-/** Time series of `GET /api/v1/history`: oldest point first; a point is the bucket starting at `start + k * stepMs`. */
-export interface HistoryReport {
-  window: string
-  route: string | null
-  /** the outcome and decision series: one point per 10 s bucket (or per group of buckets, at most 360 points) */
-  start: number
-  stepMs: number
-  /** requests seen by the mirror (every decision), mirrored, each outcome, dropped, errors, serverErrors */
-  counts: Record<'requests' | Counter, number[]>
-  /** mismatch / (match + mismatch + noise) per point, null where nothing was compared */
-  mismatchRatio: Array<number | null>
-  /** the mismatch budget, for the chart's line */
-  mismatchBudget: number
-  decisions: Record<MirrorDecision, number[]>
-  /** latency percentiles per latency bucket (30 s) */
-  latency: {
-    start: number
-    stepMs: number
-    primary: { count: number[], p50Ms: number[], p95Ms: number[], p99Ms: number[] }
-    candidate: { count: number[], p50Ms: number[], p95Ms: number[], p99Ms: number[] }
-  }
-}
+/** The `gate` config section, as far as the evidence and the gate need it. */
+export interface ParitySettings extends GateConfig, EvidenceSettings {}
 
 /** Errors in the gate settings that the schema cannot see (a default window longer than the kept one). */
 export function checkGateSettings (gate: { window: string, maxWindow: string }): string[] {
@@ -63,62 +19,14 @@ export function checkGateSettings (gate: { window: string, maxWindow: string }):
   }
 }
 
-/**
- * Where outcome counts and latencies go: the windows of this process, or the primary of a worker
- * group. `version` is the candidate version of the answer counted (from `candidate.versionHeader`),
- * null or absent when unknown: counts of another version than the judged one are not evidence.
- */
-export interface ParitySink {
-  count: (route: string, kind: Counter, version?: string | null) => void
-  time: (route: string, target: Target, micros: number, version?: string | null) => void
-  /** a mirror decision (for the history of decisions); absent where nobody keeps it */
-  decision?: (route: string, decision: MirrorDecision) => void
-  /**
-   * A candidate answer of this version was captured (before its comparison): may start fresh
-   * windows. `stale` when it is an earlier build's answer (not evidence); void when not known here.
-   */
-  version?: (version: string | null) => VersionChange | undefined
-}
-
-/** A change of the judged candidate version, for logs, notifications and the comparison's reset. */
-export interface VersionEvent {
-  change: Extract<VersionChange, 'first' | 'changed'>
-  previous: string | null
-  version: string
-}
-
-/** Most route names remembered from before resets (a bound on memory; the routes themselves are bounded). */
-const MAX_EARLIER_ROUTES = 1000
-
-/** Outcome windows plus latency histograms, and the gate over them. */
-export class ParityStats implements ParitySink {
-  readonly window: RollingWindow
-  /** mirror decisions per route, for their history */
-  readonly decisions: RollingWindow<MirrorDecision>
-  readonly latency: LatencyHistograms
-  #settings: ParitySettings
-  #maxWindowMs: number
-  #now: () => number
-  /** start, or the last reset: evidence is no older */
-  #since: number
-  #versions: VersionTracker
-  #listeners: Array<(event: VersionEvent) => void>
-  /** route names seen before the last reset, still known to the API */
-  #earlier: Set<string>
+/** The gate's answers over the evidence of a {@link ParityStats}, whose settings carry the budgets. */
+export class ParityGate {
+  readonly stats: ParityStats<ParitySettings>
   /** what the reasons say about the mirror (nothing mirrored, candidate unreachable) */
   #notes: (() => GateNotes | null) | null
 
-  constructor (settings: ParitySettings, now: () => number = Date.now) {
-    this.#settings = settings
-    this.#now = now
-    this.#maxWindowMs = parseWindow(settings.maxWindow, 24 * 3_600_000)
-    this.window = new RollingWindow({ maxWindowMs: this.#maxWindowMs, bucketMs: Math.min(10_000, this.#maxWindowMs), maxRoutes: settings.maxRoutes, now })
-    this.decisions = new RollingWindow({ maxWindowMs: this.#maxWindowMs, bucketMs: Math.min(10_000, this.#maxWindowMs), maxRoutes: settings.maxRoutes, now, counters: DECISIONS })
-    this.latency = new LatencyHistograms({ maxWindowMs: this.#maxWindowMs, bucketMs: Math.min(30_000, this.#maxWindowMs), maxRoutes: settings.maxRoutes, now })
-    this.#since = now()
-    this.#versions = new VersionTracker()
-    this.#listeners = []
-    this.#earlier = new Set()
+  constructor (stats: ParityStats<ParitySettings>) {
+    this.stats = stats
     this.#notes = null
   }
 
@@ -127,147 +35,12 @@ export class ParityStats implements ParitySink {
     this.#notes = notes
   }
 
-  get settings (): ParitySettings { return this.#settings }
-
-  /** The candidate version the evidence belongs to; null until an answer carried one. */
-  get candidateVersion (): string | null { return this.#versions.current }
-
-  count (route: string, kind: Counter, version?: string | null): void {
-    if (this.#versions.isStale(version)) return
-    this.window.record(route, kind)
-  }
-
-  /** `count` times `n` (the batches of a worker group). */
-  add (route: string, kind: Counter, n: number, version?: string | null): void {
-    if (this.#versions.isStale(version)) return
-    this.window.add(route, kind, n)
-  }
-
-  time (route: string, target: Target, micros: number, version?: string | null): void {
-    if (this.#versions.isStale(version)) return
-    this.latency.record(route, target, micros)
-  }
-
-  /** One mirror decision, for the history (called on the live path: a decision it does not know is ignored, never thrown). */
-  decision (route: string, decision: MirrorDecision): void {
-    this.addDecisions(route, decision, 1)
-  }
-
-  /** `decision` times `n` (the batches of a worker group); an unknown decision is ignored. */
-  addDecisions (route: string, decision: string, n: number): void {
-    if (Object.hasOwn(DECISION_SET, decision)) this.decisions.add(route, decision as MirrorDecision, n)
-  }
-
-  /**
-   * Time series over a window, for a route or for all: counts, the mismatch ratio, mirror
-   * decisions per 10 s bucket, latency percentiles per 30 s bucket; bounded in points.
-   * @throws TypeError on a bad window
-   */
-  history (windowText?: string, route: string | null = null): HistoryReport {
-    const window = windowText ?? this.#settings.window
-    const ms = this.windowMs(window)
-    const outcomes = this.window.series(ms, route)
-    const decisions = this.decisions.series(ms, route)
-    const points = outcomes.counts.match.length
-    const requests = new Array<number>(points).fill(0)
-    for (const d of DECISIONS) for (let k = 0; k < points; k++) requests[k] += decisions.counts[d][k]
-    const mismatchRatio = outcomes.counts.match.map((m, k) => {
-      const compared = m + outcomes.counts.mismatch[k] + outcomes.counts.noise[k]
-      return compared === 0 ? null : outcomes.counts.mismatch[k] / compared
-    })
-    const counts = { requests } as HistoryReport['counts']
-    for (const c of COUNTERS) counts[c] = outcomes.counts[c]
-    const { start, stepMs, ...primary } = this.latency.series(ms, route, 'primary')
-    const { start: _start, stepMs: _stepMs, ...candidate } = this.latency.series(ms, route, 'candidate')
-    return {
-      window,
-      route,
-      start: outcomes.start,
-      stepMs: outcomes.stepMs,
-      counts,
-      mismatchRatio,
-      mismatchBudget: this.#settings.mismatchBudget,
-      decisions: decisions.counts as HistoryReport['decisions'],
-      latency: { start, stepMs, primary, candidate }
-    }
-  }
-
-  /**
-   * A candidate answer of `version` was captured. A new build starts fresh windows (the listeners
-   * reset field counts and samples, log and notify); the first version seen is only recorded.
-   */
-  version (version: string | null): VersionChange {
-    const previous = this.#versions.current
-    const change = this.#versions.observe(version, this.#now())
-    if (change === 'changed') this.reset()
-    if (change === 'first' || change === 'changed') {
-      const event: VersionEvent = { change, previous, version: version as string }
-      for (const listener of this.#listeners) listener(event)
-    }
-    return change
-  }
-
-  /** Calls `listener` on the first candidate version seen and on every change of it. */
-  onVersion (listener: (event: VersionEvent) => void): void {
-    this.#listeners.push(listener)
-  }
-
-  /** Route names the API answers for: configured, or seen since start (resets included), sorted. */
-  knownRoutes (configured: readonly string[] = []): string[] {
-    return [...new Set([...configured, ...this.#earlier, ...this.window.routes(), ...this.latency.routes()])].sort()
-  }
-
-  /** Whether a route query names a configured route or one seen since start (null, every route, is known). */
-  isKnownRoute (route: string | null, configured: readonly string[] = []): boolean {
-    return route === null || configured.includes(route) || this.#earlier.has(route) || this.window.routes().includes(route) || this.latency.routes().includes(route)
-  }
-
-  /** Budgets and default window from a reloaded config (the kept history is unchanged). */
-  update (settings: ParitySettings): void {
-    this.#settings = { ...settings, maxWindow: this.#settings.maxWindow }
-  }
-
-  /** Parses a window query (`30s`, `5m`…), the configured default when absent. @throws TypeError */
-  windowMs (text: string | undefined): number {
-    return parseWindow(text ?? this.#settings.window, this.#maxWindowMs)
-  }
-
   /** The gate's answer over a window, for a route or for all. @throws TypeError on a bad window */
-  gate (windowText?: string, route: string | null = null): GateResult {
-    const window = windowText ?? this.#settings.window
-    const input = collectGateInput(this.window, this.latency, { window, windowMs: this.windowMs(window), route, confidence: this.#settings.confidence, since: this.#since })
-    return { ...annotate(evaluateGate(input, this.#settings), this.#notes?.() ?? null), candidateVersion: this.#versions.current }
-  }
-
-  /**
-   * Per-route counts, mismatch ratio and latency percentiles over a window; with `only`, that
-   * route's report alone (zeros for a route without traffic). @throws TypeError on a bad window
-   */
-  routes (windowText?: string, only: string | null = null): RouteReport[] {
-    const ms = this.windowMs(windowText)
-    const names = only !== null ? [only] : new Set([...this.window.routes(), ...this.latency.routes()])
-    return [...names].sort().map((route) => {
-      const counts = this.window.snapshot(ms, route)
-      const compared = counts.match + counts.mismatch + counts.noise
-      return {
-        route,
-        counts,
-        mismatchRatio: compared === 0 ? 0 : counts.mismatch / compared,
-        primary: this.latency.percentiles(ms, route, 'primary'),
-        candidate: this.latency.percentiles(ms, route, 'candidate')
-      }
-    })
-  }
-
-  /** Fresh windows: the evidence so far is forgotten; route names stay known, and so does the judged version. */
-  reset (): void {
-    for (const route of [...this.window.routes(), ...this.latency.routes()]) {
-      if (this.#earlier.size >= MAX_EARLIER_ROUTES) break
-      this.#earlier.add(route)
-    }
-    this.window.reset()
-    this.decisions.reset()
-    this.latency.reset()
-    this.#since = this.#now()
+  evaluate (windowText?: string, route: string | null = null): GateResult {
+    const stats = this.stats
+    const settings = stats.settings
+    const window = windowText ?? settings.window
+    const input = collectGateInput(stats.window, stats.latency, { window, windowMs: stats.windowMs(window), route, confidence: settings.confidence, since: stats.since })
+    return { ...annotate(evaluateGate(input, settings), this.#notes?.() ?? null), candidateVersion: stats.candidateVersion }
   }
 }

@@ -1,9 +1,10 @@
 /* Types shared by the mirror: decisions, failure reasons, offloaded exchanges, and the observer that app.ts wires to metrics. */
 import { type MirrorPair } from './captured-response.ts'
 import { type RemoteBody } from './io-thread.ts'
+import { type MirrorDecision } from '../stats/decisions.ts'
 
-/** Why a request was or was not mirrored; the `decision` label of paritygate_mirror_decisions_total. */
-export type MirrorDecision = 'mirrored' | 'sampled_out' | 'unsafe_method' | 'body_too_large' | 'overloaded' | 'circuit_open' | 'disabled' | 'shutdown' | 'shadow'
+/** Why a request was or was not mirrored (declared with the stats that count it). */
+export type { MirrorDecision } from '../stats/decisions.ts'
 
 /** Why a candidate exchange failed; the `reason` label of paritygate_candidate_errors_total. */
 export type CandidateErrorReason = 'timeout' | 'connect' | 'reset' | 'parse' | 'too_large' | 'overloaded' | 'shutdown' | 'client_aborted' | 'other'

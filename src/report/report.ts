@@ -5,7 +5,7 @@
  * The demo prints its final report with the same code.
  */
 import { type GateResult, type Verdict } from '../gate/types.ts'
-import { type RouteReport } from '../gate/parity.ts'
+import { type RouteReport } from '../stats/parity.ts'
 
 /** What the report reads: the gate, the routes, the differing fields, the mirroring state. */
 export interface ReportData {

@@ -2,8 +2,9 @@
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { test } from 'node:test'
 import { Pool, request } from 'undici'
-import { ParityStats } from '../../src/gate/parity.ts'
-import { VersionTracker, versionOf } from '../../src/gate/version.ts'
+import { ParityGate } from '../../src/gate/parity.ts'
+import { ParityStats } from '../../src/stats/parity.ts'
+import { VersionTracker, versionOf } from '../../src/stats/version.ts'
 import { startProxy, type StartedProxy } from '../helpers/proxy.ts'
 import { createRecordingUpstream, createUpstream } from '../helpers/upstream.ts'
 import { eventually } from '../mirror/helpers.ts'
@@ -154,8 +155,9 @@ test('ParityStats should drop counts of another version and keep route names acr
   strictEqual(counts.mismatch, 0)
   strictEqual(counts.match, 5)
   strictEqual(counts.mirrored, 0)
-  strictEqual(parity.gate().checks.latency.candidateSamples, 1)
-  strictEqual(parity.gate().candidateVersion, 'b')
+  const gate = new ParityGate(parity)
+  strictEqual(gate.evaluate().checks.latency.candidateSamples, 1)
+  strictEqual(gate.evaluate().candidateVersion, 'b')
   deepStrictEqual(events, [{ change: 'first', previous: null, version: 'a' }, { change: 'changed', previous: 'a', version: 'b' }])
   deepStrictEqual(parity.knownRoutes(['conf']), ['conf', 'r1', 'r2'])
   strictEqual(parity.isKnownRoute('r1'), true)
