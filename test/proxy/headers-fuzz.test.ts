@@ -14,7 +14,7 @@ import { forwardRequestHeaders, forwardResponseHeaders, type ForwardingOptions }
 import { startProxy } from '../helpers/proxy.ts'
 import { rawRequest } from '../helpers/raw.ts'
 import { createRecordingUpstream, createTcpUpstream } from '../helpers/upstream.ts'
-import { eventually, metric } from '../mirror/helpers.ts'
+import { metric } from '../mirror/helpers.ts'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x11f022)
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1)
