@@ -1,9 +1,10 @@
 /* The admin listener (its own port): health, readiness, metrics, run-time mirror control and the effective config. */
 import { createHash, timingSafeEqual } from 'node:crypto'
+import { STATUS_CODES } from 'node:http'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { fastify, LogController, type FastifyInstance, type FastifyReply, type FastifyRequest } from 'fastify'
+import { fastify, LogController, type FastifyError, type FastifyInstance, type FastifyReply, type FastifyRequest, type FastifySchemaValidationError } from 'fastify'
 import { type ComparisonEngine } from '../compare/engine.ts'
 import { looksLikeUrl, redactUrl } from '../compare/redact.ts'
 import { type FrozenConfig } from '../config/index.ts'
@@ -12,7 +13,11 @@ import { type Logger } from '../logger.ts'
 import { type MirrorController, type MirrorState } from '../mirror/controller.ts'
 import { type ParityStats } from '../stats/parity.ts'
 import { type Metrics } from '../stats/registry.ts'
-import { PARITYGATE_ERR_BAD_JSON, PARITYGATE_ERR_BAD_WINDOW, PARITYGATE_ERR_UNKNOWN_ROUTE } from '../errors.ts'
+import {
+  PARITYGATE_ERR_BAD_ADMIN_REQUEST, PARITYGATE_ERR_BAD_JSON, PARITYGATE_ERR_BAD_WINDOW, PARITYGATE_ERR_FORBIDDEN,
+  PARITYGATE_ERR_NO_CANDIDATE, PARITYGATE_ERR_NO_SAMPLE, PARITYGATE_ERR_UNAUTHORIZED, PARITYGATE_ERR_UNKNOWN_ROUTE
+} from '../errors.ts'
+import { schemas } from './schemas.ts'
 
 /** One stored mismatch sample as the API shows it. */
 export type SampleView = Record<string, unknown>
@@ -116,12 +121,33 @@ export function access (adminToken: string | null, authorization: string | undef
   return isLoopback(remoteAddress) ? 'allowed' : 'forbidden'
 }
 
+/** Sends an error of the catalogue as the admin port answers every error: `{error, code, message}` and its status. */
+function sendError (reply: FastifyReply, err: FastifyError, extra: Record<string, unknown> = {}): FastifyReply {
+  const status = err.statusCode ?? 500
+  return reply.code(status).send({ error: STATUS_CODES[status] ?? 'Error', code: err.code, message: err.message, ...extra })
+}
+
 /** Sends the 401 or 403 of a refused {@link access}; `what` says what the endpoint is. */
 function refuse (verdict: Exclude<Access, 'allowed'>, what: string, reply: FastifyReply): FastifyReply {
-  if (verdict === 'unauthorized') {
-    return reply.code(401).header('www-authenticate', 'Bearer').send({ error: 'Unauthorized', message: `${what} need Authorization: Bearer $PARITYGATE_ADMIN_TOKEN` })
-  }
-  return reply.code(403).send({ error: 'Forbidden', message: `${what} are served to loopback peers only; set PARITYGATE_ADMIN_TOKEN to allow other hosts` })
+  if (verdict === 'unauthorized') return sendError(reply.header('www-authenticate', 'Bearer'), new PARITYGATE_ERR_UNAUTHORIZED(what))
+  return sendError(reply, new PARITYGATE_ERR_FORBIDDEN(what))
+}
+
+/** What a schema error says, in the words the endpoints used before they had schemas. */
+const FIELD_MESSAGES: Readonly<Record<string, string>> = {
+  body: 'body must be a JSON object such as {"percent": 10} or {"enabled": false}',
+  'body/percent': 'percent: must be a number from 0 to 100',
+  'body/enabled': 'enabled: must be true or false',
+  'querystring/limit': 'limit: must be an integer from 1 to 1000'
+}
+
+/** One line for the first schema error of a request (`percent: must be a number from 0 to 100`). */
+function schemaMessage (errors: FastifySchemaValidationError[], dataVar: string): string {
+  const e = errors[0]
+  const at = `${dataVar}${e.instancePath}`
+  if (e.keyword === 'additionalProperties') return `${String((e.params as { additionalProperty?: unknown }).additionalProperty)}: is not a known key`
+  if (e.keyword === 'minProperties' && at === 'body') return 'give percent, enabled, or both'
+  return FIELD_MESSAGES[at] ?? `${at.replaceAll('/', '.')} ${e.message ?? 'is not valid'}`
 }
 
 /**
@@ -165,25 +191,6 @@ export function redactConfig (config: FrozenConfig): unknown {
   return copy
 }
 
-/** Parses the body of PUT /api/v1/mirror; a string says what is wrong. */
-function parseMirrorChange (body: unknown): { enabled?: boolean, percent?: number } | string {
-  if (body === null || typeof body !== 'object' || Array.isArray(body)) return 'body must be a JSON object such as {"percent": 10} or {"enabled": false}'
-  const change: { enabled?: boolean, percent?: number } = {}
-  for (const [key, value] of Object.entries(body)) {
-    if (key === 'percent') {
-      if (typeof value !== 'number' || !(value >= 0 && value <= 100)) return 'percent: must be a number from 0 to 100'
-      change.percent = value
-    } else if (key === 'enabled') {
-      if (typeof value !== 'boolean') return 'enabled: must be true or false'
-      change.enabled = value
-    } else {
-      return `${key}: is not a known key (percent, enabled)`
-    }
-  }
-  if (change.percent === undefined && change.enabled === undefined) return 'give percent, enabled, or both'
-  return change
-}
-
 /** Where `npm run build` puts the page (dist/ui), from src/admin or dist/admin alike. */
 export const PAGE_DIR = fileURLToPath(new URL('../../dist/ui/', import.meta.url))
 
@@ -199,7 +206,7 @@ const PAGE_CSP = "default-src 'none'; script-src 'self'; style-src 'self' 'unsaf
 function servePage (admin: FastifyInstance): void {
   const cache = new Map<string, Buffer>()
   for (const [url, file] of Object.entries(PAGE_FILES)) {
-    admin.get(url, async (_req, reply) => {
+    admin.get(url, { schema: schemas.page }, async (_req, reply) => {
       let body = cache.get(file)
       if (body === undefined) {
         try {
@@ -230,13 +237,17 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     // keep-alive connections closed after 10 s, and at most ADMIN_MAX_CONNECTIONS at once.
     requestTimeout: 30_000,
     keepAliveTimeout: 10_000,
-    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1000 }
+    http: { headersTimeout: 10_000, connectionsCheckingInterval: 1000 },
+    // Bodies are checked as they are: no '5' read as 5, no unknown key dropped in silence.
+    ajv: { customOptions: { coerceTypes: false, removeAdditional: false, allowUnionTypes: true } },
+    schemaErrorFormatter: (errors, dataVar) => new PARITYGATE_ERR_BAD_ADMIN_REQUEST(schemaMessage(errors, dataVar))
   })
   admin.server.maxConnections = ADMIN_MAX_CONNECTIONS
 
   // Bodies are JSON whatever they are labelled: `curl -X PUT -d '{"enabled":false}'` sends them as
   // a form, other clients with no Content-Type at all. Within the same bodyLimit; not JSON: a 400.
-  admin.removeContentTypeParser('text/plain')
+  // (application/json too: its body, empty or not JSON, gets the same answers as any other.)
+  admin.removeContentTypeParser(['application/json', 'text/plain'])
   admin.addContentTypeParser('*', { parseAs: 'string' }, (_req, body, done) => {
     const text = (body as string).trim()
     if (text === '') { done(null, undefined); return }
@@ -247,34 +258,40 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     }
   })
 
+  // Every error the routes do not answer themselves (a schema's, a body that is not JSON) in the
+  // same shape; others (a body over bodyLimit, say) as fastify answers them.
+  admin.setErrorHandler((err: FastifyError, _req, reply) => {
+    if (err.code?.startsWith('PARITYGATE_ERR_') === true) return sendError(reply, err)
+    return reply.send(err)
+  })
+
   admin.addHook('onRequest', async (req, reply) => {
     if (!GUARDED_READS.has(req.routeOptions.url ?? '')) return
     const verdict = access(state.adminToken, req.headers.authorization, req.socket.remoteAddress)
     if (verdict !== 'allowed') return refuse(verdict, 'samples, field values and the effective config', reply)
   })
 
-  admin.get('/healthz/live', async () => ({ status: 'live' }))
+  admin.get('/healthz/live', { schema: schemas.live }, async () => ({ status: 'live' }))
 
-  admin.get('/healthz/ready', async (_req, reply) => {
+  admin.get('/healthz/ready', { schema: schemas.ready }, async (_req, reply) => {
     if (state.isReady()) return { status: 'ready' }
     return reply.code(503).send({ status: 'not ready' })
   })
 
-  admin.get('/metrics', async (_req, reply) => {
+  admin.get('/metrics', { schema: schemas.metrics }, async (_req, reply) => {
     const { contentType, text } = await state.metrics()
     return reply.type(contentType).send(text)
   })
 
-  admin.get('/api/v1/config', async () => ({ config: redactConfig(state.config()), mirror: await state.mirrorState() }))
+  admin.get('/api/v1/config', { schema: schemas.config }, async () => ({ config: redactConfig(state.config()), mirror: await state.mirrorState() }))
 
-  admin.get('/api/v1/mirror', async () => ({ mirror: await state.mirrorState() }))
+  admin.get('/api/v1/mirror', { schema: schemas.mirror }, async () => ({ mirror: await state.mirrorState() }))
 
-  admin.put('/api/v1/mirror', async (req, reply) => {
+  admin.put('/api/v1/mirror', { schema: schemas.setMirror }, async (req, reply) => {
     if (!authorizeChange(state, req, reply)) return reply
-    const change = parseMirrorChange(req.body)
-    if (typeof change === 'string') return reply.code(400).send({ error: 'Bad Request', message: change })
+    const change = req.body as { enabled?: boolean, percent?: number }
     const mirror = await state.setMirror(change)
-    if (mirror === null) return reply.code(409).send({ error: 'Conflict', message: 'no candidate is configured (candidate.url, --candidate)' })
+    if (mirror === null) return sendError(reply, new PARITYGATE_ERR_NO_CANDIDATE())
     log.info({ change, mirror }, 'mirroring changed at run time')
     return { mirror }
   })
@@ -296,20 +313,18 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
   const unknownRoute = (route: string | null, reply: FastifyReply): boolean => {
     const configured = configuredRoutes()
     if (state.parity.isKnownRoute(route, configured)) return false
-    const err = new PARITYGATE_ERR_UNKNOWN_ROUTE(JSON.stringify(route))
-    reply.code(404).send({ error: 'Not Found', code: err.code, message: err.message, routes: state.parity.knownRoutes(configured) })
+    sendError(reply, new PARITYGATE_ERR_UNKNOWN_ROUTE(JSON.stringify(route)), { routes: state.parity.knownRoutes(configured) })
     return true
   }
 
   /** A malformed window, or one over gate.maxWindow: the caller's mistake, a 400. */
   const badWindow = (cause: unknown, reply: FastifyReply): FastifyReply => {
-    const err = new PARITYGATE_ERR_BAD_WINDOW((cause as Error).message)
-    return reply.code(400).send({ error: 'Bad Request', code: err.code, message: err.message })
+    return sendError(reply, new PARITYGATE_ERR_BAD_WINDOW((cause as Error).message))
   }
 
   // 200 with the verdict in the body: a non-2xx is an error to Argo, not a failure. A malformed
   // window (400) or an unknown route (404) is the template's mistake, and must not read as "wait".
-  admin.get('/api/v1/gate', async (req, reply) => {
+  admin.get('/api/v1/gate', { schema: schemas.gate }, async (req, reply) => {
     const route = routeOf(req.query)
     if (unknownRoute(route, reply)) return reply
     try {
@@ -321,8 +336,8 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
 
   // Flagger webhook (confirm-promotion, pre-rollout or rollout): 200 on pass, 403 otherwise.
   // Window and route may come in the webhook's metadata, or in the query string.
-  admin.post('/api/v1/gate/flagger', async (req, reply) => {
-    const metadata = (req.body as { metadata?: Record<string, unknown> } | undefined)?.metadata ?? {}
+  admin.post('/api/v1/gate/flagger', { schema: schemas.flagger }, async (req, reply) => {
+    const metadata = (req.body as { metadata?: Record<string, unknown> } | null | undefined)?.metadata ?? {}
     const window = typeof metadata.window === 'string' ? metadata.window : windowOf(req.query)
     const route = typeof metadata.route === 'string' && metadata.route !== '' ? metadata.route : routeOf(req.query)
     if (unknownRoute(route, reply)) return reply
@@ -336,7 +351,7 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
     return reply.code(result.pass ? 200 : 403).send({ verdict: result.verdict, pass: result.pass, reason: result.pass ? 'all checks pass' : reasons.join('; '), gate: result })
   })
 
-  admin.get('/api/v1/routes', async (req, reply) => {
+  admin.get('/api/v1/routes', { schema: schemas.routes }, async (req, reply) => {
     const route = routeOf(req.query)
     if (unknownRoute(route, reply)) return reply
     try {
@@ -348,7 +363,7 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
 
   // Time series for charts: bounded in points, from the windows the gate keeps (in a worker
   // group, the primary's: every worker's counts).
-  admin.get('/api/v1/history', async (req, reply) => {
+  admin.get('/api/v1/history', { schema: schemas.history }, async (req, reply) => {
     const route = routeOf(req.query)
     if (unknownRoute(route, reply)) return reply
     try {
@@ -360,37 +375,36 @@ export function buildAdmin (state: AdminBackend, log: Logger): FastifyInstance {
 
   servePage(admin as unknown as FastifyInstance)
 
-  admin.post('/api/v1/reset', async (req, reply) => {
+  admin.post('/api/v1/reset', { schema: schemas.reset }, async (req, reply) => {
     if (!authorizeChange(state, req, reply)) return reply
     await state.reset()
     log.info('gate windows, field counts and samples reset for a new candidate version')
     return { reset: true, at: new Date().toISOString() }
   })
 
-  admin.get('/api/v1/fields', async (req, reply) => {
+  admin.get('/api/v1/fields', { schema: schemas.fields }, async (req, reply) => {
     const route = routeOf(req.query)
     if (unknownRoute(route, reply)) return reply
     return { route, fields: await state.fields(route) }
   })
 
-  admin.get('/api/v1/noise', async (req, reply) => {
+  admin.get('/api/v1/noise', { schema: schemas.noise }, async (req, reply) => {
     const route = routeOf(req.query)
     if (unknownRoute(route, reply)) return reply
     return { route, paths: await state.noise(route) }
   })
 
-  admin.get('/api/v1/mismatches', async (req, reply) => {
+  admin.get('/api/v1/mismatches', { schema: schemas.mismatches }, async (req, reply) => {
     const raw = (req.query as { limit?: string }).limit
-    const limit = raw === undefined ? 50 : Number(raw)
-    if (!Number.isInteger(limit) || limit < 1 || limit > 1000) return reply.code(400).send({ error: 'Bad Request', message: 'limit: must be an integer from 1 to 1000' })
+    const limit = raw === undefined ? 50 : Number(raw) // 1 to 1000, by the schema
     const route = routeOf(req.query)
     if (unknownRoute(route, reply)) return reply
     return { route, ...await state.mismatches(route, limit) }
   })
 
-  admin.get('/api/v1/mismatches/:id', async (req, reply) => {
+  admin.get('/api/v1/mismatches/:id', { schema: schemas.sample }, async (req, reply) => {
     const sample = await state.sample((req.params as { id: string }).id)
-    if (sample === undefined) return reply.code(404).send({ error: 'Not Found', message: 'no such sample (it may have been evicted)' })
+    if (sample === undefined) return sendError(reply, new PARITYGATE_ERR_NO_SAMPLE())
     return sample
   })
 
