@@ -28,7 +28,7 @@ const RANKS: string[][] = [
   ['stats'],
   ['compare'],
   ['gate'],
-  // finishes check-config with the comparison's path parser and the gate's window check
+  // finishes check-config by compiling the comparison rules
   ['config-check.ts'],
   ['mirror'],
   ['proxy'],

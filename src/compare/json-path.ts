@@ -1,14 +1,12 @@
 /*
- * Rule paths and the trie they compile to, which the diff walks in step.
+ * The trie that rule paths compile to, which the diff walks in step.
  *
- *
- * Paths are JSONPath-ish: `$` root, `.name` or `["any key"]` / `['key']` for members,
- * `[3]` for an index, `[*]` for any index, `.*` for any member, `..name` / `..[*]` for a
- * descendant at any depth. Each path compiles to nodes of a trie (an NFA when `..` is used);
+ * The path syntax is parsed in src/config/json-path.ts, where the schema checks every path with
+ * the same parser. Each path compiles to nodes of a trie (an NFA when `..` is used);
  * the diff carries the set of active nodes from parent to child, so matching a child costs a
  * map lookup per active node and no string or regex work at comparison time (H8).
  */
-import { PARITYGATE_ERR_CONFIG_INVALID } from '../errors.ts'
+import { parsePath, type Segment } from '../config/json-path.ts'
 import { type CompiledTolerance } from './tolerance.ts'
 
 /** What applies at one path of the trie. */
@@ -51,85 +49,6 @@ export class PathNode {
 
 /** Active-set value meaning "no rule can match below here". */
 export const NO_RULES: readonly PathNode[] = Object.freeze([])
-
-/** One parsed path segment. */
-type Segment =
-  | { type: 'key', key: string }
-  | { type: 'anyKey' }
-  | { type: 'index', index: number }
-  | { type: 'anyIndex' }
-  | { type: 'descendant' }
-
-export function invalid (key: string, message: string): Error {
-  return new PARITYGATE_ERR_CONFIG_INVALID(`${key}: ${message}`)
-}
-
-/**
- * Parse a rule path such as `$.items[*].price`, `$["a.b"]` or `$..id` into segments.
- * @param path the path text
- * @param where config key used in error messages
- */
-export function parsePath (path: string, where = 'path'): Segment[] {
-  if (typeof path !== 'string' || path.charCodeAt(0) !== 0x24) throw invalid(where, `path ${JSON.stringify(path)} must start with "$"`)
-  const out: Segment[] = []
-  let i = 1
-  while (i < path.length) {
-    const c = path[i]
-    if (c === '.') {
-      if (path[i + 1] === '.') {
-        out.push({ type: 'descendant' })
-        i += 2
-        if (path[i] === '[') continue
-      } else {
-        i++
-      }
-      if (path[i] === '*') { out.push({ type: 'anyKey' }); i++; continue }
-      let j = i
-      while (j < path.length && path[j] !== '.' && path[j] !== '[') j++
-      if (j === i) throw invalid(where, `empty member name at offset ${i} of ${JSON.stringify(path)}`)
-      out.push({ type: 'key', key: path.slice(i, j) })
-      i = j
-    } else if (c === '[') {
-      const close = bracketEnd(path, i, where)
-      const inner = path.slice(i + 1, close)
-      if (inner === '*') out.push({ type: 'anyIndex' })
-      else if (/^(0|[1-9]\d*)$/.test(inner)) out.push({ type: 'index', index: Number(inner) })
-      else if (inner.startsWith('"')) out.push({ type: 'key', key: parseQuoted(inner, where, path) })
-      else if (inner.startsWith("'") && inner.endsWith("'") && inner.length >= 2) out.push({ type: 'key', key: inner.slice(1, -1) })
-      else throw invalid(where, `bad bracket segment [${inner}] in ${JSON.stringify(path)}`)
-      i = close + 1
-    } else {
-      throw invalid(where, `unexpected ${JSON.stringify(c)} at offset ${i} of ${JSON.stringify(path)}`)
-    }
-  }
-  if (out.length > 0 && out[out.length - 1].type === 'descendant') throw invalid(where, `path ${JSON.stringify(path)} ends with ".."`)
-  return out
-}
-
-function bracketEnd (path: string, i: number, where: string): number {
-  const q = path[i + 1]
-  if (q === '"' || q === "'") {
-    for (let j = i + 2; j < path.length; j++) {
-      if (path[j] === '\\') { j++; continue }
-      if (path[j] === q) {
-        if (path[j + 1] === ']') return j + 1
-        break
-      }
-    }
-    throw invalid(where, `unterminated quoted segment in ${JSON.stringify(path)}`)
-  }
-  const close = path.indexOf(']', i)
-  if (close < 0) throw invalid(where, `missing "]" in ${JSON.stringify(path)}`)
-  return close
-}
-
-function parseQuoted (inner: string, where: string, path: string): string {
-  try {
-    const key: unknown = JSON.parse(inner)
-    if (typeof key === 'string') return key
-  } catch {}
-  throw invalid(where, `bad quoted key ${inner} in ${JSON.stringify(path)}`)
-}
 
 function child (node: PathNode, seg: Segment): PathNode {
   switch (seg.type) {

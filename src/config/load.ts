@@ -1,7 +1,7 @@
 /* Builds the effective config from defaults < file < environment (PARITYGATE_*) < flags, then validates it once. */
 import { readFileSync } from 'node:fs'
 import { parse as parseYaml } from 'yaml'
-import { ConfigErrors, validateConfig } from './options.ts'
+import { ConfigErrors, validateConfig } from './validate.ts'
 import { type FrozenConfig } from './types.ts'
 
 /** Overrides that the command line and the environment can set, by dotted config key. */

@@ -1,23 +1,12 @@
 /* The gate over one process's evidence (stats/parity.ts): verdicts from the windows, with what the mirror's state says for the reasons. */
 import { type EvidenceSettings, type ParityStats } from '../stats/parity.ts'
-import { evaluateGate, parseWindow } from './gate.ts'
+import { evaluateGate } from './gate.ts'
 import { collectGateInput } from './input.ts'
 import { annotate, type GateNotes } from './notes.ts'
 import { type GateConfig, type GateResult } from './types.ts'
 
 /** The `gate` config section, as far as the evidence and the gate need it. */
 export interface ParitySettings extends GateConfig, EvidenceSettings {}
-
-/** Errors in the gate settings that the schema cannot see (a default window longer than the kept one). */
-export function checkGateSettings (gate: { window: string, maxWindow: string }): string[] {
-  try {
-    const max = parseWindow(gate.maxWindow, 24 * 3_600_000)
-    parseWindow(gate.window, max)
-    return []
-  } catch (err) {
-    return [`gate.window: ${(err as Error).message} (gate.maxWindow is ${gate.maxWindow})`]
-  }
-}
 
 /** The gate's answers over the evidence of a {@link ParityStats}, whose settings carry the budgets. */
 export class ParityGate {

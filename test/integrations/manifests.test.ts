@@ -6,9 +6,8 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test } from 'node:test'
 import { parse } from 'yaml'
-import { checkRules } from '../../src/compare/rule-set.ts'
 import { parseHostPort, validateConfig, type FrozenConfig } from '../../src/config/index.ts'
-import { checkGateSettings } from '../../src/gate/parity.ts'
+import { configErrors } from '../../src/config-check.ts'
 import { request } from 'undici'
 import { startProxy } from '../helpers/proxy.ts'
 import { createUpstream } from '../helpers/upstream.ts'
@@ -28,7 +27,7 @@ function embeddedConfig (file: string, name: string): FrozenConfig {
   const text = map.data['paritygate.yaml']
   strictEqual(typeof text, 'string', `${file}: ConfigMap ${name} has no paritygate.yaml`)
   const config = validateConfig(parse(text))
-  deepStrictEqual([...checkRules(config), ...checkGateSettings(config.gate)], [])
+  deepStrictEqual(configErrors(config), [])
   return config
 }
 
