@@ -31,6 +31,7 @@
  */
 import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
+import { defaultConfig } from '../config/options.ts'
 import { normalizeNumber } from './numbers.ts'
 
 /** Node kinds of the canonical tree. */
@@ -106,8 +107,8 @@ export interface CanonicalFailure {
 /** Result of {@link canonicalize}. */
 export type CanonicalResult = CanonicalOk | CanonicalFailure
 
-/** Default of {@link CanonicalOptions.maxDepth}. */
-export const DEFAULT_MAX_DEPTH = 1000
+/** Default of {@link CanonicalOptions.maxDepth}: the schema's `compare.maxDepth`. */
+export const DEFAULT_MAX_DEPTH = defaultConfig.compare.maxDepth
 
 const EMPTY_KEYS = new Map<string, KeyEntry>()
 const EMPTY_SCALARS = new Map<string, JsonNode>()

@@ -22,8 +22,10 @@
  *   without it, are matched among themselves as a multiset; unmatched ones are `missing` / `extra`.
  */
 import { type RuleSettings, type Tolerance as ConfigTolerance } from '../config/index.ts'
-import { DEFAULT_MAX_DEPTH } from './canonical.ts'
-import { addClosure, addPath, invalid, PathNode } from './json-path.ts'
+import { invalid } from '../config/json-path.ts'
+// options.ts, not index.ts: a comparison worker needs the defaults, not the compiled validator.
+import { defaultConfig } from '../config/options.ts'
+import { addClosure, addPath, PathNode } from './json-path.ts'
 import { toDecimal, type Decimal } from './numbers.ts'
 import { CompiledTolerance } from './tolerance.ts'
 
@@ -65,12 +67,12 @@ export class CompiledRules {
 /** Member names that usually identify an object, tried in this order to pair unordered elements. */
 export const IDENTITY_FIELDS: readonly string[] = Object.freeze(['id', 'key', 'name'])
 
-/** Defaults of {@link RuleConfig}. */
+/** Defaults of {@link RuleConfig}: the schema's, of the `compare` key. */
 export const defaultRuleConfig = {
-  headers: ['content-type'],
-  maxBodyBytes: 4 * 1024 * 1024,
-  maxDepth: DEFAULT_MAX_DEPTH,
-  maxDiffs: 100
+  headers: [...defaultConfig.compare.headers],
+  maxBodyBytes: defaultConfig.compare.maxBodyBytes,
+  maxDepth: defaultConfig.compare.maxDepth,
+  maxDiffs: defaultConfig.compare.maxDiffs
 } satisfies RuleConfig
 
 /** The tolerance at a path: a per-path one, else the global one, else null. */

@@ -1,4 +1,5 @@
 /* The gate: turns window counts and latency percentiles into a pass / fail / inconclusive verdict. */
+import { defaultConfig } from '../config/index.ts'
 import { cleanTrialsToPass, trialsToFailAt, trialsToPassAt } from './needed.ts'
 import { wilson } from './wilson.ts'
 import {
@@ -6,18 +7,12 @@ import {
   type MismatchCheck, type Verdict
 } from './types.ts'
 
-/** Defaults of the runbook this product serves (DESIGN.md "Gate"). */
-export const defaultGateConfig: Readonly<GateConfig> = Object.freeze({
-  confidence: 0.95,
-  mismatchBudget: 0.001,
-  errorBudget: 0.005,
-  latencyP95Ratio: 1.10,
-  latencySlackMs: 5,
-  minLatencySamples: 100
-})
+const { confidence, mismatchBudget, errorBudget, latencyP95Ratio, latencySlackMs, minLatencySamples } = defaultConfig.gate
+/** Defaults of the runbook this product serves: the schema's gate budgets (docs/gate.md). */
+export const defaultGateConfig: Readonly<GateConfig> = Object.freeze({ confidence, mismatchBudget, errorBudget, latencyP95Ratio, latencySlackMs, minLatencySamples })
 
-/** Windows are parsed with the stats that keep them; re-exported as part of the gate's surface. */
-export { MAX_WINDOW_MS, parseWindow } from '../stats/window.ts'
+/** Windows are parsed by the config's one window parser; re-exported as part of the gate's surface. */
+export { MAX_WINDOW_MS, parseWindow } from '../config/window.ts'
 
 /**
  * The value of the `paritygate_gate_verdict` gauge for a verdict.
