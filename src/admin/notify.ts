@@ -60,7 +60,12 @@ export class VerdictNotifier {
   sent: number
   failed: number
 
-  constructor (settings: NotifySettings, evaluate: () => GateResult, log: Logger) {
+  /** waits out a retry's back-off (tests pass one that only records the delay) */
+  #sleep: (ms: number) => Promise<void>
+
+  /** @param opts.sleep how to wait between attempts @default a timer that does not keep the process alive */
+  constructor (settings: NotifySettings, evaluate: () => GateResult, log: Logger, opts: { sleep?: (ms: number) => Promise<void> } = {}) {
+    this.#sleep = opts.sleep ?? (async (ms) => { await new Promise((resolve) => setTimeout(resolve, ms).unref()) })
     this.#settings = settings
     this.#evaluate = evaluate
     this.#log = log
@@ -132,7 +137,7 @@ export class VerdictNotifier {
             this.#log.warn({ webhook: new URL(url).origin, err: (err as Error).message }, 'verdict notification failed')
             break
           }
-          await new Promise((resolve) => setTimeout(resolve, delay).unref())
+          await this.#sleep(delay)
           delay *= 2
         }
       }

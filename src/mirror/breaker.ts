@@ -31,6 +31,8 @@ export class CircuitBreaker {
   #reason: string | null
   /** told of every open and close (see BreakerEvent); never throws into the breaker */
   onChange: ((event: BreakerEvent) => void) | null
+  /** the time, in ms since the epoch, when a caller gives none (tests move it past a cool-down) */
+  clock: () => number
 
   /**
    * @param failures consecutive failures that open the breaker @default 5
@@ -46,6 +48,7 @@ export class CircuitBreaker {
     this.#since = 0
     this.#reason = null
     this.onChange = null
+    this.clock = Date.now
   }
 
   get state (): BreakerState { return this.#state }
@@ -59,7 +62,7 @@ export class CircuitBreaker {
   get probing (): boolean { return this.#probing }
 
   /** Whether a mirror may go out now; in half-open, only one at a time. */
-  allow (now = Date.now()): boolean {
+  allow (now = this.clock()): boolean {
     if (this.#state === 'closed') return true
     if (this.#state === 'open') {
       if (now - this.#openedAt < this.cooldownMs) return false
@@ -93,7 +96,7 @@ export class CircuitBreaker {
   }
 
   /** @param reason what the failure said (an error message), kept for logs and the gate */
-  failure (now = Date.now(), reason: string | null = null): void {
+  failure (now = this.clock(), reason: string | null = null): void {
     this.#probing = false
     if (reason !== null) this.#reason = reason
     if (this.#state === 'half_open' || ++this.#consecutive >= this.failures) {

@@ -282,7 +282,7 @@ export class MirrorController {
     this.#jobs.delete(job)
     this.observer.inflight(this.#inflight)
     if (reason === null) this.breaker.success()
-    else if (BREAKER_FAILURES.has(reason) && !job.withdrawn) this.breaker.failure(Date.now(), failureDetail(job, reason))
+    else if (BREAKER_FAILURES.has(reason) && !job.withdrawn) this.breaker.failure(this.breaker.clock(), failureDetail(job, reason))
     else if (job.probe) this.breaker.release() // ours or the client's doing: says nothing of the candidate
     if (job.withdrawn) return
     this.observer.candidate(job.route, job.method, job.candidate.status, job.candidate.durationMs / 1000, reason)

@@ -14,7 +14,7 @@ import { RuleSet } from '../../src/compare/rule-set.ts'
 import { type RuleConfig, compileRules } from '../../src/compare/rules.ts'
 import { startProxy } from '../helpers/proxy.ts'
 import { createUpstream } from '../helpers/upstream.ts'
-import { eventually, metric } from '../mirror/helpers.ts'
+import { eventually, metricOrZero } from '../mirror/helpers.ts'
 
 const PLAIN = Buffer.from('{"a":1}')
 const GZIP = gzipSync(PLAIN)
@@ -186,7 +186,7 @@ for (const workers of [0, 1]) {
       compare: { workers, workerMinBytes: 0 }
     })
     for (const path of ['/label', '/gzip', '/br', '/same']) await (await request(`${proxy.url}${path}`)).body.dump()
-    const count = async (route: string, outcome: string): Promise<number> => await metric(proxy, `paritygate_comparisons_total{route="GET /${route}",outcome="${outcome}"}`)
+    const count = async (route: string, outcome: string): Promise<number> => await metricOrZero(proxy, `paritygate_comparisons_total{route="GET /${route}",outcome="${outcome}"}`)
     ok(await eventually(async () => await count('label', 'mismatch') === 1 && await count('gzip', 'mismatch') === 1 && await count('br', 'match') === 1 && await count('same', 'match') === 1),
       JSON.stringify([await count('label', 'match'), await count('gzip', 'match'), await count('br', 'mismatch'), await count('same', 'mismatch')]))
     strictEqual(await count('label', 'match'), 0)

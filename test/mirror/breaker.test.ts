@@ -2,7 +2,6 @@
 import { ok, strictEqual } from 'node:assert/strict'
 import { connect } from 'node:net'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { validateConfig } from '../../src/config/index.ts'
 import { CircuitBreaker } from '../../src/mirror/breaker.ts'
@@ -43,12 +42,15 @@ async function breakerState (proxy: StartedProxy): Promise<string> {
   return proxy.app.proxyState.mirror?.state.breaker ?? 'none'
 }
 
-/** Resets until the breaker opens (2 failures), then waits out its cool-down. */
+/** Resets until the breaker opens (2 failures), then moves its clock past the cool-down (no sleep). */
 async function openBreaker (proxy: StartedProxy, mode: { value: string }): Promise<void> {
   mode.value = 'reset'
   for (let i = 0; i < 2; i++) await (await request(`${proxy.url}/items/${i}`)).body.dump()
   ok(await eventually(async () => await breakerState(proxy) === 'open'), `the breaker opened: ${await breakerState(proxy)}`)
-  await sleep(60) // cooldownMs 50
+  const breaker = proxy.app.proxyState.mirror?.breaker
+  ok(breaker !== undefined)
+  const skew = breaker.clock() - Date.now() + breaker.cooldownMs
+  breaker.clock = () => Date.now() + skew
 }
 
 test('mirror should probe again after a half-open probe cut off as too_large, then close the breaker on a healthy candidate', async (t) => {
@@ -61,7 +63,7 @@ test('mirror should probe again after a half-open probe cut off as too_large, th
   })
   const proxy = await startProxy(t, {
     primary: { url: primary.url },
-    candidate: { url: candidate, timeoutMs: 1000, maxResponseBytes: 1024, breaker: { failures: 2, cooldownMs: 50 } },
+    candidate: { url: candidate, timeoutMs: 1000, maxResponseBytes: 1024, breaker: { failures: 2, cooldownMs: 60_000 } },
     mirror: { percent: 100 }
   })
   await openBreaker(proxy, mode)
@@ -87,7 +89,7 @@ test('mirror should probe again after a half-open probe whose client aborted its
   })
   const proxy = await startProxy(t, {
     primary: { url: primary.url },
-    candidate: { url: candidate, timeoutMs: 1000, breaker: { failures: 2, cooldownMs: 50 } },
+    candidate: { url: candidate, timeoutMs: 1000, breaker: { failures: 2, cooldownMs: 60_000 } },
     mirror: { percent: 100 },
     routes: [{ name: 'upload', match: 'POST /upload', mirror: { methods: ['POST'] } }]
   })

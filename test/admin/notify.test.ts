@@ -1,5 +1,5 @@
 /* Verdict-change notifications: sent on a change to fail and back to pass, retried with back-off, never duplicated. */
-import { ok, strictEqual } from 'node:assert/strict'
+import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { test } from 'node:test'
 import { notification, VerdictNotifier } from '../../src/admin/notify.ts'
 import { createLogger } from '../../src/logger.ts'
@@ -31,7 +31,8 @@ test('notifier should post on pass → fail and fail → pass only, with a Slack
   })
   const verdicts: Verdict[] = ['inconclusive', 'pass', 'pass', 'fail', 'fail', 'inconclusive', 'pass', 'pass']
   let i = 0
-  const notifier = new VerdictNotifier({ webhooks: [receiver.url + '/hook'], intervalMs: 1000, retries: 3, timeoutMs: 1000, pageUrl: 'http://paritygate.example/' }, () => result(verdicts[i++]), createLogger('silent', []))
+  const waits: number[] = []
+  const notifier = new VerdictNotifier({ webhooks: [receiver.url + '/hook'], intervalMs: 1000, retries: 3, timeoutMs: 1000, pageUrl: 'http://paritygate.example/' }, () => result(verdicts[i++]), createLogger('silent', []), { sleep: async (ms) => { waits.push(ms) } })
   for (let k = 0; k < verdicts.length; k++) await notifier.check()
   const delivered = receiver.received.filter((_, k) => k >= 2).map((r) => JSON.parse(r.body.toString()))
   strictEqual(notifier.sent, 2)
@@ -43,17 +44,20 @@ test('notifier should post on pass → fail and fail → pass only, with a Slack
   ok(String(delivered[0].text).includes('paritygate verdict pass → *fail*'))
   ok(String(delivered[0].text).includes('http://paritygate.example/'))
   strictEqual(receiver.received.length, 4, 'two retries after two 503s, then the two notifications')
+  deepStrictEqual(waits, [250, 500], 'a doubling back-off between attempts')
 })
 
 test('notifier should give up after its retries and log one line, without throwing', async (t) => {
   const receiver = await createRecordingUpstream(t, (_r, res) => res.writeHead(500).end())
   const verdicts: Verdict[] = ['pass', 'fail']
   let i = 0
-  const notifier = new VerdictNotifier({ webhooks: [receiver.url], intervalMs: 1000, retries: 1, timeoutMs: 1000, pageUrl: null }, () => result(verdicts[i++]), createLogger('silent', []))
+  const waits: number[] = []
+  const notifier = new VerdictNotifier({ webhooks: [receiver.url], intervalMs: 1000, retries: 1, timeoutMs: 1000, pageUrl: null }, () => result(verdicts[i++]), createLogger('silent', []), { sleep: async (ms) => { waits.push(ms) } })
   await notifier.check()
   await notifier.check()
   strictEqual(notifier.failed, 1)
   strictEqual(receiver.received.length, 2)
+  deepStrictEqual(waits, [250])
   ok(String(notification(result('fail'), 'pass', null).text).includes('mismatch 2.000 % of 5000 compared'))
 })
 
