@@ -12,10 +12,10 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { test, type TestContext } from 'node:test'
 import { request } from 'undici'
-import { placeholder } from '../../src/secrets.ts'
-import { startProxy, type StartedProxy } from '../helpers/proxy.ts'
-import { createUpstream } from '../helpers/upstream.ts'
-import { eventually, metric } from '../mirror/helpers.ts'
+import { placeholder } from '../src/secrets.ts'
+import { startProxy, type StartedProxy } from './helpers/proxy.ts'
+import { createUpstream } from './helpers/upstream.ts'
+import { eventually, metric } from './mirror/helpers.ts'
 
 /** Secrets that must never be seen again; each is unique, so that a hit names its way out. */
 const S = {

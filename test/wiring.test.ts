@@ -4,9 +4,9 @@ import { randomUUID } from 'node:crypto'
 import { type ServerResponse } from 'node:http'
 import { test } from 'node:test'
 import { request } from 'undici'
-import { startProxy } from '../helpers/proxy.ts'
-import { createTcpUpstream, createUpstream } from '../helpers/upstream.ts'
-import { eventually, metric } from '../mirror/helpers.ts'
+import { startProxy } from './helpers/proxy.ts'
+import { createTcpUpstream, createUpstream } from './helpers/upstream.ts'
+import { eventually, metric } from './mirror/helpers.ts'
 
 function json (body: unknown) {
   return (_req: unknown, res: ServerResponse) => {
