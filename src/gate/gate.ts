@@ -66,6 +66,11 @@ function waiting (verdict: Verdict, events: number, n: number, budget: number, c
   }
 }
 
+/** A figure in a reason: four significant digits (the JSON fields keep the full value). */
+function num (x: number): number {
+  return Number.isFinite(x) ? Number(x.toPrecision(4)) : x
+}
+
 /** The inconclusive part of a reason: how many more samples pass (or fail) the check, and roughly when. */
 function waitingReason (w: Waiting, events: number, n: number, budget: number, units: Units, input: GateInput, rate: number | undefined): string {
   const ratio = n === 0 ? 0 : events / n
@@ -73,7 +78,7 @@ function waitingReason (w: Waiting, events: number, n: number, budget: number, u
   if (w.needed !== null) {
     parts.push(events === 0
       ? `passes after ${w.needed} more ${units.clean}`
-      : `passes after ${w.needed} more ${units.any} at the current ratio ${ratio}${w.neededIfClean === null ? '' : ` (${w.neededIfClean} more if they are all ${units.clean})`}`)
+      : `passes after ${w.needed} more ${units.any} at the current ratio ${num(ratio)}${w.neededIfClean === null ? '' : ` (${w.neededIfClean} more if they are all ${units.clean})`}`)
     if (w.etaSeconds !== null && rate !== undefined) {
       parts.push(`about ${w.etaSeconds} s at ${perSecond(rate)}`)
       if (input.windowMs !== undefined && n + w.needed > rate * input.windowMs / 1000) {
@@ -81,7 +86,7 @@ function waitingReason (w: Waiting, events: number, n: number, budget: number, u
       }
     }
   } else {
-    parts.push(`never passes at the current ratio ${ratio} (budget ${budget})`)
+    parts.push(`never passes at the current ratio ${num(ratio)} (budget ${budget})`)
     if (w.neededToFail !== null) parts.push(`fails after ${w.neededToFail} more ${units.any} at this ratio`)
     if (w.neededIfClean !== null) parts.push(`would pass after ${w.neededIfClean} more ${units.clean}`)
   }
@@ -90,9 +95,9 @@ function waitingReason (w: Waiting, events: number, n: number, budget: number, u
 
 function proportionReason (verdict: Verdict, what: string, n: number, lower: number, upper: number, budget: number, confidence: number, wait: string): string {
   const at = `at ${percent(confidence)} confidence`
-  if (verdict === 'pass') return `${what} upper bound ${upper} <= budget ${budget} ${at} (n=${n})`
-  if (verdict === 'fail') return `${what} lower bound ${lower} > budget ${budget} ${at} (n=${n})`
-  return `${what} interval [${lower}, ${upper}] contains budget ${budget} ${at}: too few samples (n=${n}): ${wait}`
+  if (verdict === 'pass') return `${what} upper bound ${num(upper)} <= budget ${budget} ${at} (n=${n})`
+  if (verdict === 'fail') return `${what} lower bound ${num(lower)} > budget ${budget} ${at} (n=${n})`
+  return `${what} interval [${num(lower)}, ${num(upper)}] contains budget ${budget} ${at}: too few samples (n=${n}): ${wait}`
 }
 
 const COMPARISONS: Units = { any: 'comparisons', clean: 'matching comparisons' }
@@ -195,16 +200,16 @@ function latencyCheck (input: GateInput, config: GateConfig): LatencyCheck {
       `${short} more compared pairs${eta === null || rate === undefined ? '' : ` (about ${eta} s at ${perSecond(rate)})`}`
   } else if (cL > budget * pU && cL - pU >= slack && diffMs >= slack) {
     verdict = 'fail'
-    reason = `candidate p95 lower bound ${cL} ms > ${budget} x primary p95 upper bound ${pU} ms, and ${cL - pU} ms >= slack ${slack} ms`
+    reason = `candidate p95 lower bound ${num(cL)} ms > ${budget} x primary p95 upper bound ${num(pU)} ms, and ${num(cL - pU)} ms >= slack ${slack} ms`
   } else if (cU <= budget * pL) {
     verdict = 'pass'
-    reason = `candidate p95 upper bound ${cU} ms <= ${budget} x primary p95 lower bound ${pL} ms`
+    reason = `candidate p95 upper bound ${num(cU)} ms <= ${budget} x primary p95 lower bound ${num(pL)} ms`
   } else if (cU - pL < slack) {
     verdict = 'pass'
-    reason = `candidate p95 upper bound ${cU} ms is within slack ${slack} ms of primary p95 lower bound ${pL} ms`
+    reason = `candidate p95 upper bound ${num(cU)} ms is within slack ${slack} ms of primary p95 lower bound ${num(pL)} ms`
   } else {
     verdict = 'inconclusive'
-    reason = `p95 intervals (primary [${pL}, ${pU}] ms, candidate [${cL}, ${cU}] ms) neither clearly within nor clearly over budget ${budget}: ` +
+    reason = `p95 intervals (primary [${num(pL)}, ${num(pU)}] ms, candidate [${num(cL)}, ${num(cU)}] ms) neither clearly within nor clearly over budget ${budget}: ` +
       'more samples narrow them, how many cannot be told'
   }
   if (verdict === 'pass') needed = 0
