@@ -31,7 +31,7 @@
  */
 import { createHash } from 'node:crypto'
 import { isUtf8 } from 'node:buffer'
-import { defaultConfig } from '../config/options.ts'
+import { RULE_DEFAULTS } from '../config/rule-defaults.ts'
 import { normalizeNumber } from './numbers.ts'
 
 /** Node kinds of the canonical tree. */
@@ -107,8 +107,8 @@ export interface CanonicalFailure {
 /** Result of {@link canonicalize}. */
 export type CanonicalResult = CanonicalOk | CanonicalFailure
 
-/** Default of {@link CanonicalOptions.maxDepth}: the schema's `compare.maxDepth`. */
-export const DEFAULT_MAX_DEPTH = defaultConfig.compare.maxDepth
+/** Default of {@link CanonicalOptions.maxDepth}: that of `compare.maxDepth`. */
+export const DEFAULT_MAX_DEPTH = RULE_DEFAULTS.maxDepth
 
 const EMPTY_KEYS = new Map<string, KeyEntry>()
 const EMPTY_SCALARS = new Map<string, JsonNode>()

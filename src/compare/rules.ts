@@ -23,8 +23,7 @@
  */
 import { type RuleSettings, type Tolerance as ConfigTolerance } from '../config/index.ts'
 import { invalid } from '../config/json-path.ts'
-// options.ts, not index.ts: a comparison worker needs the defaults, not the compiled validator.
-import { defaultConfig } from '../config/options.ts'
+import { RULE_DEFAULTS } from '../config/rule-defaults.ts'
 import { addClosure, addPath, PathNode } from './json-path.ts'
 import { toDecimal, type Decimal } from './numbers.ts'
 import { CompiledTolerance } from './tolerance.ts'
@@ -67,12 +66,10 @@ export class CompiledRules {
 /** Member names that usually identify an object, tried in this order to pair unordered elements. */
 export const IDENTITY_FIELDS: readonly string[] = Object.freeze(['id', 'key', 'name'])
 
-/** Defaults of {@link RuleConfig}: the schema's, of the `compare` key. */
+/** Defaults of {@link RuleConfig}: those of the `compare` key. */
 export const defaultRuleConfig = {
-  headers: [...defaultConfig.compare.headers],
-  maxBodyBytes: defaultConfig.compare.maxBodyBytes,
-  maxDepth: defaultConfig.compare.maxDepth,
-  maxDiffs: defaultConfig.compare.maxDiffs
+  ...RULE_DEFAULTS,
+  headers: [...RULE_DEFAULTS.headers]
 } satisfies RuleConfig
 
 /** The tolerance at a path: a per-path one, else the global one, else null. */

@@ -6,6 +6,7 @@
 import { Type, type ArrayOptions, type IntegerOptions, type NumberOptions, type ObjectOptions, type SchemaOptions, type Static, type TObject, type TProperties, type TSchema } from '@sinclair/typebox'
 import { Value } from '@sinclair/typebox/value'
 import { deepFreeze } from './freeze.ts'
+import { RULE_DEFAULTS } from './rule-defaults.ts'
 import { type DeepReadonly } from './types.ts'
 import { LONGEST_MAX_WINDOW_MS } from './window.ts'
 
@@ -116,10 +117,10 @@ export const schema = Obj({
   }, { default: {} }),
   compare: Obj({
     ...RULES.properties,
-    headers: headerNames({ default: ['content-type'] }),
-    maxBodyBytes: maxBodyBytes({ default: 4 * 1024 * 1024 }),
-    maxDepth: maxDepth({ default: 1000 }),
-    maxDiffs: maxDiffs({ default: 100 }),
+    headers: headerNames({ default: [...RULE_DEFAULTS.headers] }),
+    maxBodyBytes: maxBodyBytes({ default: RULE_DEFAULTS.maxBodyBytes }),
+    maxDepth: maxDepth({ default: RULE_DEFAULTS.maxDepth }),
+    maxDiffs: maxDiffs({ default: RULE_DEFAULTS.maxDiffs }),
     workers: int(1, 0, 64),
     workerMinBytes: int(64 * 1024, 0),
     maxQueue: int(1000, 1, 1_000_000),
