@@ -21,13 +21,10 @@ export function sizeClass (size: number): number {
  * Bytes held by captures in flight and waiting for comparison, under one cap for the process:
  * whatever candidates do, and however far comparison falls behind, captures cannot hold more.
  *
- * It also recycles the large capture buffers. Each mirrored 5 MB answer used to be a new 5 MB
- * ArrayBuffer for the primary's copy and another for the candidate's; V8 meets that much new
- * external memory with full GCs on the live path's thread (39 in 11 s instead of 6 in the
- * comparison benchmark). Buffers from RECYCLED_FROM up come in size classes, are moved to a
- * comparison worker and back with its answer, and wait here, up to `maxIdle` bytes, for the next
- * capture. (SharedArrayBuffers instead, shared rather than moved, measured worse: a capture then
- * holds its bytes until the worker is done, so later captures hit the budget and are cut off.)
+ * It also recycles the large capture buffers: V8 meets much new external memory with full GCs on
+ * the live path's thread. Buffers from RECYCLED_FROM up come in size classes, are moved (not
+ * shared: a shared one holds its bytes until the worker is done) to a comparison worker and back
+ * with its answer, and wait here, up to `maxIdle` bytes, for the next capture.
  */
 export class CaptureBudget {
   readonly max: number

@@ -95,7 +95,7 @@ export class CapturedResponse {
     if (this.budget !== null && !this.budget.reserve(extra)) return false
     this.reserved += extra
     // Small bodies (the common case) come from Node's shared pool: a buffer of its own per capture
-    // costs an ArrayBuffer allocation and a finaliser each, which showed as GC in the live p99.
+    // costs an ArrayBuffer allocation and a finaliser each: GC work on the live path.
     // Large ones get their own (recycled through the budget), so that they can be moved to a worker.
     const next = size < POOLED_BELOW
       ? Buffer.allocUnsafe(size)

@@ -150,7 +150,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
    * Drops what the job holds once it is handed on. A job that lived through two young-generation
    * GCs (a slow candidate, or undici still holding it) sits dead in the old generation until the
    * next full GC, and everything young it points to survives every scavenge meanwhile: cutting
-   * those references halved the bytes each scavenge copies under mirrored load.
+   * those references keeps scavenges short under mirrored load.
    */
   dispose (): void {
     this.primary = DISPOSED
