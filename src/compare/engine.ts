@@ -7,7 +7,7 @@
 import { type FrozenConfig } from '../config/index.ts'
 import { analyze, sameAnswer, type AnalyzeResult, type AnalyzeTask, type SideData } from './analyze.ts'
 import { FieldStats, type FieldExample } from './field-stats.ts'
-import { collapsePath, signature } from './json-diff.ts'
+import { collapsePath, signature } from './signature.ts'
 import { MismatchLog } from './mismatch-log.ts'
 import { NoiseLearner } from './noise.ts'
 import { Redactor, redactSettings, redactTarget } from './redact.ts'

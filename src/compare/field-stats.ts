@@ -1,5 +1,5 @@
 /* Per-route counts of differing JSON paths (indices collapsed), with a few example values, bounded in routes, paths and bytes. */
-import { collapsePath } from './json-diff.ts'
+import { collapsePath } from './signature.ts'
 import { scrubCards } from '../secrets.ts'
 import { valueView, type StoredValue, type ValueView } from './samples.ts'
 

@@ -9,7 +9,7 @@
  * Memory is bounded: at most maxRoutes routes (least recently observed evicted) and
  * maxPathsPerRoute paths per route (the lowest decayed count evicted).
  */
-import { collapsePath } from './json-diff.ts'
+import { collapsePath } from './signature.ts'
 
 /** Options of {@link NoiseLearner}. */
 export interface NoiseOptions {

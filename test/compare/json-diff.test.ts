@@ -7,7 +7,8 @@ import { parsePath } from '../../src/config/json-path.ts'
 import { toDecimal } from '../../src/compare/numbers.ts'
 import { type RuleConfig, compileRules } from '../../src/compare/rules.ts'
 import { withinTolerance } from '../../src/compare/tolerance.ts'
-import { type Difference, collapsePath, formatKey, jsonDiff, signature } from '../../src/compare/json-diff.ts'
+import { type Difference, formatKey, jsonDiff } from '../../src/compare/json-diff.ts'
+import { collapsePath, signature } from '../../src/compare/signature.ts'
 
 function tree (text: string): JsonNode {
   return (canonicalize(text) as CanonicalOk).value
