@@ -10,6 +10,8 @@
 //   TARGETS=paritygate,paritygate-mirror-<each case>,nginx-mirror-100,nginx   replaces the whole list; also knows
 //     bench/lib/targets.ts's targets, e.g. paritygate-mirror-slow, paritygate-mirror-down, nginx-mirror-slow
 //   PARITYGATE_NODE_FLAGS   node flags of the paritygate children (bench/lib/paritygate.ts), e.g. for --cpu-prof
+//   PARITYGATE_CLI_B=/path/to/dist/cli.js   runs each paritygate target twice per round, the second (`<name>@b`) with
+//     that build: two builds side by side, e.g. PARITYGATE_CLI=<main's build> PARITYGATE_CLI_B=<a branch's build>
 //
 // Same layout and method as bench/proxy.bench.ts: proxies alone on core 0; the upstream (one nginx worker serving the
 // primary's body and every candidate's from files, bench/lib/nginx.ts staticConf), the slow candidate's upstream,
@@ -72,7 +74,11 @@ function caseTargets (ports: Record<MirrorCase, number>): TargetSpec[] {
 function pickTargets (dynamic: TargetSpec[]): TargetSpec[] {
   const fallback = [BASELINE, ...settings.cases.map((c) => `paritygate-mirror-${c}`), NGINX_MIRROR, 'nginx']
   const list = process.env.TARGETS === undefined || process.env.TARGETS.trim() === '' ? fallback : process.env.TARGETS.split(',').map((n) => n.trim()).filter(Boolean)
-  return list.map((name) => dynamic.find((t) => t.name === name) ?? selectTargets(name)[0])
+  const specs = list.map((name) => dynamic.find((t) => t.name === name) ?? selectTargets(name)[0])
+  const b = process.env.PARITYGATE_CLI_B
+  if (b === undefined || b === '') return specs
+  // A second build side by side: every paritygate target again, as `<name>@b`, in the same interleaved rounds.
+  return specs.flatMap((t) => t.kind === 'paritygate' ? [t, { ...t, name: `${t.name}@b`, cli: b }] : [t])
 }
 
 type Phase = 'wrk' | 'fixed'

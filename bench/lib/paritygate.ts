@@ -75,12 +75,12 @@ export interface ParitygateHandle {
 
 /**
  * Starts `node dist/cli.js serve --primary <primary> --listen 127.0.0.1:P --admin 127.0.0.1:A --log-level warn <extra>`
- * pinned to `cpu`, and waits for GET /healthz/ready on the admin port to answer 200.
+ * pinned to `cpu` (`cli`: another build's cli.js, for a side-by-side run), and waits for GET /healthz/ready on the admin port to answer 200.
  */
-export async function startParitygate (primary: string, extra: string[], cpu: number, name = 'paritygate'): Promise<ParitygateHandle> {
+export async function startParitygate (primary: string, extra: string[], cpu: number, name = 'paritygate', cli = CLI_DIST): Promise<ParitygateHandle> {
   const port = await freePort()
   const admin = await freePort()
-  const args = [...NODE_FLAGS, CLI_DIST, 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`,
+  const args = [...NODE_FLAGS, cli, 'serve', '--primary', primary, '--listen', `127.0.0.1:${port}`,
     '--admin', `127.0.0.1:${admin}`, '--log-level', 'warn', ...extra]
   const child = startChild({ name, cpu, command: process.execPath, args })
   keepOutput(child, name)

@@ -40,6 +40,8 @@ export interface TargetSpec {
   config?: Record<string, unknown>
   /** paritygate: the URL for '{candidate}'; nginx: adds `mirror /mirror;` to it */
   candidate?: CandidateSpec
+  /** paritygate: the cli.js of another build to run (PARITYGATE_CLI_B), instead of the bench's */
+  cli?: string
   /** run in the default set of `npm run bench` (otherwise only when named in TARGETS) */
   default: boolean
 }
@@ -216,7 +218,7 @@ export async function startTarget (spec: TargetSpec, upstream: Running): Promise
       const extra = (spec.args ?? []).map((arg) => arg.replaceAll('{candidate}', candidate?.origin ?? ''))
       if (config !== null) extra.push('--config', config.file)
       try {
-        const handle = await startParitygate(upstreamOrigin, extra, CPU_PROXY, spec.name)
+        const handle = await startParitygate(upstreamOrigin, extra, CPU_PROXY, spec.name, spec.cli)
         return {
           name: spec.name,
           url: handle.url,
