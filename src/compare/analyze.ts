@@ -1,6 +1,7 @@
 /* One mirrored exchange in, its outcome out: status, headers, body compared under the route's rules, noise paths, a redacted sample. Pure; runs on the main thread or in a worker. */
 import { codingChain, effectiveCharset, parseContentType, readBody } from './body.ts'
 import { compareExchanges, type ComparisonResult, type Exchange } from './compare.ts'
+import { fastMatch } from './fast-match.ts'
 import { type Redactor } from './redact.ts'
 import { type RuleSet } from './rule-set.ts'
 import { type SampleSide, type StoredValue } from './samples.ts'
@@ -231,20 +232,24 @@ export function analyze (task: AnalyzeTask, rules: RuleSet, redactor: Redactor):
   if (p.truncated) return result('skipped', 'too_large', 'primary body over candidate.maxResponseBytes')
   const compiled = rules.get(task.route)
   try {
-    const pe = exchange(p)
+    let pe: Exchange | null = null
     let noisePaths: string[] | null = null
     const s = task.secondary
     if (s !== null && s.error === null && !s.truncated) {
       if (sameAnswer(p, s, compiled.headers)) noisePaths = []
       else {
-        const noise = compareExchanges(pe, exchange(s), compiled, task.method)
+        const noise = compareExchanges(pe = exchange(p), exchange(s), compiled, task.method)
         noisePaths = noise.outcome === 'match' || noise.outcome === 'mismatch' ? noise.diffs.map((d) => d.path) : null
       }
     }
     if (task.hashes !== true && sameAnswer(p, c, compiled.headers)) {
       return { outcome: 'match', reason: null, detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths, sample: null }
     }
-    const cmp = compareExchanges(pe, exchange(c), compiled, task.method)
+    // Same JSON re-serialized: proven a match without trees (fast-match.ts); anything else is compared in full.
+    if (task.hashes !== true && fastMatch(p, c, compiled)) {
+      return { outcome: 'match', reason: null, detail: null, diffs: [], truncated: false, primaryHash: null, candidateHash: null, noisePaths, sample: null }
+    }
+    const cmp = compareExchanges(pe ?? exchange(p), exchange(c), compiled, task.method)
     let sample: AnalyzeResult['sample'] = null
     if (task.render && cmp.outcome === 'mismatch') {
       sample = { primary: renderSide(p, redactor, task.maxBodyChars, compiled.maxBodyBytes), candidate: renderSide(c, redactor, task.maxBodyChars, compiled.maxBodyBytes) }
