@@ -3,7 +3,8 @@
  * nothing is downloaded): against paritygate in front of the demo's v1 and v2, the page shows the
  * verdict and routes, follows traffic without a reload, opens a mismatch with both bodies and the
  * differing path highlighted, stops mirroring with the kill switch, and opens a deep link to a
- * sample. It takes the README's screenshots on the way (docs/images).
+ * sample. It takes the README's screenshots on the way: into docs/images with UPDATE_SCREENSHOTS=1,
+ * otherwise into a temporary folder (a test run leaves the checkout as it was).
  */
 import { ok, strictEqual } from 'node:assert/strict'
 import { spawnSync } from 'node:child_process'
@@ -17,6 +18,8 @@ import { startDemoService } from '../../src/demo/services.ts'
 import { eventually, metric } from '../mirror/helpers.ts'
 import { ROOT } from '../helpers/cli.ts'
 import { startProxy } from '../helpers/proxy.ts'
+
+const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? join(ROOT, 'docs/images') : join(tmpdir(), `paritygate-shots-${process.pid}`)
 
 const CHROMIUM = '/usr/bin/chromium'
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync']
@@ -80,8 +83,8 @@ test('the page should show the verdict and routes, follow traffic, open a mismat
   await page.locator('table.routes').getByRole('link', { name: 'GET /users/:id' }).waitFor({ timeout: 5000 })
   await page.locator('.check').first().waitFor()
   await page.waitForTimeout(2500) // one more refresh: the charts hold the new buckets
-  mkdirSync(join(ROOT, 'docs/images'), { recursive: true })
-  await page.screenshot({ path: join(ROOT, 'docs/images/overview.png'), fullPage: true })
+  mkdirSync(SHOTS, { recursive: true })
+  await page.screenshot({ path: join(SHOTS, 'overview.png'), fullPage: true })
 
   // A route's fields: $.total is a real difference; its path opens a sample with both bodies.
   await page.locator('table.routes').getByRole('link', { name: 'get-order' }).click()
@@ -99,7 +102,7 @@ test('the page should show the verdict and routes, follow traffic, open a mismat
   ok(/^\d+(\.\d+)?$/.test(cells[2]) && /^\d+(\.\d+)?$/.test(cells[3]) && cells[2] !== cells[3], `both values: ${cells.join(' | ')}`)
   const v1Line = await page.getByLabel('Primary (v1) body').locator('.line.diff[data-path="$.total"]').innerText()
   ok(v1Line.includes(cells[2]), `${v1Line} shows ${cells[2]}`)
-  await page.screenshot({ path: join(ROOT, 'docs/images/sample.png'), fullPage: true })
+  await page.screenshot({ path: join(SHOTS, 'sample.png'), fullPage: true })
 
   // The deep link survives a reload and a new tab.
   const link = page.url()
