@@ -10,6 +10,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, request } from 'undici'
 import { runCli, spawnCli } from '../helpers/cli.ts'
 import { createUpstream } from '../helpers/upstream.ts'
+import { eventually } from '../mirror/helpers.ts'
 
 interface Started { lines: Array<Record<string, unknown>>, start: Record<string, unknown>, proxy: string, admin: string }
 
@@ -67,7 +68,8 @@ test('a candidate with mirror.percent 0 should be warned of at start and named i
   const primary = await createUpstream(t, (_req, res) => res.end('{}'))
   const candidate = await createUpstream(t, (_req, res) => res.end('{}'))
   const s = await serve(t, ['--primary', primary, '--candidate', candidate, '--mirror-percent', '0'])
-  ok(s.lines.some((l) => l.level === 'warn' && l.msg === 'candidate set, mirror.percent is 0: nothing is mirrored'), JSON.stringify(s.lines))
+  // The warning is the line after the start-up line: it may come in a later chunk of stdout.
+  ok(await eventually(() => s.lines.some((l) => l.level === 'warn' && l.msg === 'candidate set, mirror.percent is 0: nothing is mirrored')), JSON.stringify(s.lines))
   await (await request(`${s.proxy}/x`)).body.dump()
   let g = await gate(s.admin)
   for (const check of ['mismatch', 'errors', 'latency']) match(g.checks[check].reason, /^candidate set, mirror\.percent is 0: nothing is mirrored: /)
