@@ -1,8 +1,9 @@
 /* The gate's evidence for one process: rolling outcome counts, mirror decisions and latency histograms in, route reports and time series out (the verdicts are gate/parity.ts's). */
+import { parseWindow } from '../config/window.ts'
 import { DECISIONS, isDecision, type MirrorDecision } from './decisions.ts'
 import { LatencyHistograms, type Target } from './latency.ts'
 import { VersionTracker, type VersionChange } from './version.ts'
-import { COUNTERS, parseWindow, RollingWindow, type Counter } from './window.ts'
+import { COUNTERS, RollingWindow, type Counter } from './window.ts'
 
 /** The `gate` config section, as far as the evidence needs it (the budgets the gate reads ride along). */
 export interface EvidenceSettings {

@@ -17,35 +17,6 @@ export type Counter = typeof COUNTERS[number]
 /** Counts summed over a window, one field per {@link Counter}. */
 export type WindowCounts = Record<Counter, number>
 
-/** Longest window `parseWindow` accepts unless told otherwise: 1 h, the default ring. */
-export const MAX_WINDOW_MS = 3_600_000
-
-const UNIT_MS: Readonly<Record<string, number>> = Object.freeze({ ms: 1, s: 1000, m: 60_000, h: 3_600_000 })
-const WINDOW_PATTERN = /^(\d{1,7})(ms|s|m|h)$/
-
-/**
- * Parse a window such as `30s`, `90s`, `5m` or `1h` into milliseconds.
- * @param text a positive integer followed by `ms`, `s`, `m` or `h`
- * @param maxMs longest window allowed
- * @default maxMs 3_600_000 (1 h)
- * @throws {TypeError} when the text is not such a duration, is zero, or exceeds maxMs
- */
-export function parseWindow (text: unknown, maxMs: number = MAX_WINDOW_MS): number {
-  const match = typeof text === 'string' ? WINDOW_PATTERN.exec(text) : null
-  if (match === null) {
-    throw new TypeError(`window must be a positive integer with a unit ms, s, m or h (like 30s, 5m, 1h), got ${JSON.stringify(text)}`)
-  }
-  const ms = Number(match[1]) * UNIT_MS[match[2]]
-  if (ms <= 0) throw new TypeError(`window must be longer than 0, got ${JSON.stringify(text)}`)
-  if (ms > maxMs) throw new TypeError(`window ${text} exceeds the maximum ${inUnit(maxMs, match[2])} (gate.maxWindow)`)
-  return ms
-}
-
-/** A duration in ms written in `unit` (`3_600_000` in `m` is `60m`), to three decimals at most. */
-function inUnit (ms: number, unit: string): string {
-  return `${+(ms / UNIT_MS[unit]).toFixed(3)}${unit}`
-}
-
 /** Route name that collects every route beyond `maxRoutes`. */
 export const OTHER_ROUTE = 'other'
 
