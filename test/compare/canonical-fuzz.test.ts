@@ -14,6 +14,7 @@ import { createHash } from 'node:crypto'
 import fc from 'fast-check'
 import { type CanonicalOk, type CanonicalReason, type CanonicalResult, canonicalize, canonicalText, Kind } from '../../src/compare/canonical.ts'
 import { jsonDiff } from '../../src/compare/json-diff.ts'
+import { rng } from '../helpers/rng.ts'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x11f022)
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1)
@@ -252,18 +253,6 @@ function referenceDoc (d: Doc): string {
     case 'str': return JSON.stringify(d.v)
     case 'arr': return '[' + d.v.map(referenceDoc).join(',') + ']'
     case 'obj': return '{' + [...d.v].sort(([a], [b]) => a < b ? -1 : a > b ? 1 : 0).map(([k, v]) => JSON.stringify(k) + ':' + referenceDoc(v)).join(',') + '}'
-  }
-}
-
-/** mulberry32: one seed drives a whole printing. */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
   }
 }
 

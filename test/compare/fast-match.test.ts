@@ -15,6 +15,7 @@ import { fastMatch, sameJsonBody } from '../../src/compare/fast-match.ts'
 import { Redactor, redactSettings } from '../../src/compare/redact.ts'
 import { RuleSet } from '../../src/compare/rule-set.ts'
 import { compileRules, type CompiledRules } from '../../src/compare/rules.ts'
+import { rng } from '../helpers/rng.ts'
 
 const SEED = Number(process.env.FUZZ_SEED ?? 0x16f457)
 const SCALE = Number(process.env.FUZZ_RUNS ?? 1)
@@ -68,18 +69,6 @@ const valArb: fc.Arbitrary<Val> = fc.letrec<{ v: Val }>((tie) => ({
     fc.array(tie('v'), { maxLength: 4 }),
     fc.dictionary(keyArb, tie('v'), { maxKeys: 5 }))
 })).v
-
-/** mulberry32 */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 function spellNumber (v: Num, r: () => number): string {
   const zeros = Math.floor(r() * 3)

@@ -7,23 +7,12 @@ import fc from 'fast-check'
 import stringify from 'fast-json-stable-stringify'
 import { type CanonicalOk, canonicalize } from '../../src/compare/canonical.ts'
 import { formatKey, jsonDiff } from '../../src/compare/json-diff.ts'
+import { rng } from '../helpers/rng.ts'
 
 const RUNS = 10_000
 type Json = null | boolean | number | string | Json[] | { [key: string]: Json }
 
 const jsonArb = fc.jsonValue({ maxDepth: 4, stringUnit: 'grapheme' }) as fc.Arbitrary<Json>
-
-/** Small deterministic PRNG (mulberry32) so one generated seed drives all the random printing. */
-function rng (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0
-    let t = a
-    t = Math.imul(t ^ (t >>> 15), t | 1)
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61)
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296
-  }
-}
 
 const WS = [' ', '\n', '\t', '\r', '  ', '']
 
