@@ -5,7 +5,8 @@ import { createServer, type Server } from 'node:http'
 /** What v2 gets wrong (and right) compared with v1. */
 export const DEMO_DIFFERENCES = [
   'GET /orders/:id  v2 rounds totals differently for every 25th order ($.total): a real regression',
-  'GET /orders/:id  both versions stamp a fresh $.generatedAt and $.traceId: noise, learned from v1 answering twice',
+  'GET /orders/:id  both versions stamp a fresh $.traceId: noise, learned from v1 answering twice',
+  'GET /orders/:id  both versions stamp $.generatedAt a moment apart: equal under the route\'s timestamp rule (1 s tolerance)',
   'GET /orders/:id  v2 lists $.items in another order: equal under the route\'s unordered rule',
   'GET /users/:id   v2 writes numbers as 1.0 where v1 writes 1: equal, numbers compare by value'
 ]
