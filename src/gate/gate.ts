@@ -235,7 +235,7 @@ function latencyCheck (input: GateInput, config: GateConfig): LatencyCheck {
 }
 
 /**
- * Evaluate the gate (DESIGN.md "Gate"): the mismatch, errors and latency checks, each pass,
+ * Evaluate the gate (docs/gate.md): the mismatch, errors and latency checks, each pass,
  * fail or inconclusive; the verdict fails if any check fails, passes if all pass, and is
  * inconclusive otherwise. Pure: data in, data out.
  * @param input window counts and latency evidence, see {@link GateInput}

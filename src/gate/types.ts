@@ -1,4 +1,4 @@
-/* Types shared by the gate: its configuration, its input evidence and its JSON answer (DESIGN.md "Gate"). */
+/* Types shared by the gate: its configuration, its input evidence and its JSON answer (docs/gate.md). */
 import { type GateBudgets } from '../config/index.ts'
 import { type WindowCounts } from '../stats/window.ts'
 

@@ -4,7 +4,7 @@ import { type Duplex } from 'node:stream'
 
 export interface ErrorCtor { new (): Error & { code: string, statusCode: number } }
 
-/** Writes the short JSON error body of DESIGN.md, `{error, code, message, requestId}`. */
+/** Writes the short JSON error body (docs/operations.md, "Errors"): `{error, code, message, requestId}`. */
 export function sendError (res: ServerResponse, Err: ErrorCtor, requestId: string | null, close: boolean): void {
   const err = new Err()
   const body = JSON.stringify({ error: httpReason(err.statusCode), code: err.code, message: err.message, requestId })

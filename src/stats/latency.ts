@@ -36,7 +36,7 @@ const OTHER_ROUTE = 'other'
 const ALL_ROUTES = '\0*'
 
 function buildHistogram (): hdr.JsHistogram {
-  // House settings (STYLE.md H10). 32-bit counts: the same layout for every histogram lets
+  // House settings (1 µs to 60 s, 3 significant digits). 32-bit counts: the same layout for every histogram lets
   // add() copy arrays directly (about 60 µs) and no count can overflow within a bucket.
   const histogram = hdr.build({
     lowestDiscernibleValue: 1,

@@ -123,7 +123,7 @@ export class Metrics {
   /**
    * Counts one comparison outcome. A route's first outcome creates all five series at 0, so that
    * `rate(...{outcome="mismatch"})` of a perfect candidate is 0, not an absent series (with which
-   * DESIGN.md's ratio query would never pass).
+   * the documented ratio query (docs/operations.md) would never pass).
    */
   recordComparison (route: string, outcome: string): void {
     if (!this.#comparedRoutes.has(route)) {

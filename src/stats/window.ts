@@ -1,6 +1,6 @@
 /* Rolling window of comparison outcomes and mirror counts per route: a ring of time buckets, O(1) to record. */
 
-/** Outcomes of one comparison (DESIGN.md "Terms"). */
+/** Outcomes of one comparison (docs/gate.md). */
 export const OUTCOMES = ['match', 'mismatch', 'noise', 'error', 'skipped'] as const
 export type Outcome = typeof OUTCOMES[number]
 

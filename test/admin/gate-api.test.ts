@@ -35,7 +35,7 @@ async function gate (proxy: StartedProxy, query = '') {
   return await res.body.json() as Record<string, any>
 }
 
-test('gate should pass a candidate that matches, with the JSON shape of DESIGN.md', async (t) => {
+test('gate should pass a candidate that matches, with the documented JSON shape (docs/gate.md)', async (t) => {
   // A loaded CI machine widens both p95 intervals; the slack keeps this test about the mismatch check.
   const proxy = await pair(t, 0, { latencySlackMs: 25 })
   await drive(proxy, 2000)

@@ -1,4 +1,4 @@
-/* Unit tests of the exact iterative JSON canonicalizer (TEST-MATRIX D: T34, T36-T39). */
+/* Unit tests of the exact iterative JSON canonicalizer (bad input: deep nesting, big integers, __proto__, duplicate keys, key order). */
 import { test } from 'node:test'
 import { deepStrictEqual, notStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { createHash } from 'node:crypto'

@@ -1,4 +1,4 @@
-/* Table of primary/candidate response pairs through compareExchanges (TEST-MATRIX D, T11, T34-T39). */
+/* Table of primary/candidate response pairs through compareExchanges (bad input and hostile bodies). */
 import { test } from 'node:test'
 import { deepStrictEqual, strictEqual } from 'node:assert/strict'
 import { subscribe, unsubscribe } from 'node:diagnostics_channel'

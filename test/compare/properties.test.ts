@@ -1,4 +1,4 @@
-/* Property tests (fast-check) of the canonicalizer and the diff (TEST-MATRIX D, T40). */
+/* Property tests (fast-check) of the canonicalizer and the diff (hash stable under key shuffling, idempotent canonical form). */
 import { test } from 'node:test'
 import { deepStrictEqual, strictEqual } from 'node:assert/strict'
 import { execFileSync } from 'node:child_process'

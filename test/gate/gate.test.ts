@@ -126,7 +126,7 @@ test('gate latency should compare point estimates when no intervals are given', 
   strictEqual(evaluateGate(input({}, { primary: fast, candidate: odd })).checks.latency.verdict, 'inconclusive')
 })
 
-test('gate answer should have exactly the shape of DESIGN.md "Gate"', () => {
+test('gate answer should have exactly the documented shape (docs/gate.md)', () => {
   const result = evaluateGate({ ...input({ match: 19_996, mismatch: 4, mirrored: 20_100, errors: 20 }), route: 'get-order' })
   deepStrictEqual(Object.keys(result), ['verdict', 'pass', 'window', 'route', 'checks', 'generatedAt'])
   deepStrictEqual(Object.keys(result.checks), ['mismatch', 'errors', 'latency'])

@@ -38,7 +38,7 @@ test('wilson should give [0, 1] for n = 0', () => {
 })
 
 test('wilson should match known intervals', () => {
-  // 4 in 20,000: the example in DESIGN.md "Gate" (lower 0.00008, upper 0.0005).
+  // 4 in 20,000: the example in docs/gate.md (lower 0.00008, upper 0.0005).
   const design = wilson(4, 20_000)
   close(design.lower, 0.0000778, 1e-7)
   close(design.upper, 0.000514, 1e-6)

@@ -17,7 +17,7 @@ async function closedPortUrl (t: TestContext): Promise<string> {
   return tcp.url
 }
 
-/** The fault-injecting candidates of TEST-MATRIX section A, each as a raw TCP peer. */
+/** The fault-injecting candidates (down, silent, slow, reset, garbage, endless, drip), each as a raw TCP peer. */
 const FAULTS: Record<string, { candidate: (t: TestContext) => Promise<string>, reason: string }> = {
   'is down': { candidate: closedPortUrl, reason: 'connect' },
   'accepts and never answers': { candidate: async (t) => (await createTcpUpstream(t)).url, reason: 'timeout' },
