@@ -71,8 +71,9 @@ export function localBackend (parts: { metrics: Metrics, isReady: () => boolean,
     },
     sample: async (id) => parts.engine()?.samples.view(id),
     reset: async () => {
-      parts.parity.reset()
+      // The engine first: mismatches it still holds are counted before the windows start afresh.
       parts.engine()?.reset()
+      parts.parity.reset()
     },
     adminToken: parts.adminToken
   }

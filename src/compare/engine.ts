@@ -52,6 +52,22 @@ export interface ExchangePair {
 /** What the engine reports for each exchange; app.ts wires it to metrics, the gate windows and logs. */
 export type OutcomeHook = (pair: ExchangePair, outcome: FinalOutcome, result: AnalyzeResult) => void
 
+/** Methods whose mirrored requests get noise baselines (bodiless ones: the mirror decides). */
+const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
+/** Mismatches held while their route's noise is still being learned, at most (beyond: judged at once). */
+const MAX_WAITING = 256
+/** How long a mismatch waits for its route's noise to be learned before it is judged on what is known. */
+const WAIT_MS = 10_000
+
+/** A mismatch held until its route's noise learner has seen enough v1 pairs (no bodies: the sample is rendered). */
+interface Waiting {
+  pair: ExchangePair
+  result: AnalyzeResult
+  /** paths that differed between this request's own two v1 answers */
+  own: Set<string> | null
+  due: number
+}
+
 /** The outcome of byte-identical answers; shared, never modified. */
 const IDENTICAL: AnalyzeResult = Object.freeze({ outcome: 'match', reason: null, detail: null, diffs: Object.freeze([]) as unknown as AnalyzeResult['diffs'], truncated: false, primaryHash: null, candidateHash: null, noisePaths: null, sample: null })
 
@@ -100,12 +116,17 @@ export class ComparisonEngine {
   #log: MismatchLog | null
   #hook: OutcomeHook
   #wantHashes: () => boolean
+  #learning: boolean
+  #waiting: Waiting[]
+  #waitTimer: NodeJS.Timeout | null
+  #waitMs: number
 
   /**
    * @param hook called with each outcome
    * @param wantHashes whether to compute canonical hashes even for byte-identical answers (debug breadcrumbs) @default never
+   * @param waitMs how long a mismatch waits for its route's noise to be learned @default 10 s
    */
-  constructor (config: FrozenConfig, hook: OutcomeHook, wantHashes: () => boolean = () => false) {
+  constructor (config: FrozenConfig, hook: OutcomeHook, wantHashes: () => boolean = () => false, waitMs = WAIT_MS) {
     const c = config.compare
     const configs = ruleConfigs(config)
     this.noise = new NoiseLearner({ halfLife: config.noise.halfLife, threshold: config.noise.threshold, minObservations: config.noise.minObservations })
@@ -125,8 +146,15 @@ export class ComparisonEngine {
     this.#log = c.mismatchLog.path === null ? null : new MismatchLog(c.mismatchLog.path, c.mismatchLog.maxBytes, c.mismatchLog.maxFiles)
     this.#hook = hook
     this.#wantHashes = wantHashes
+    this.#learning = config.noise.percent > 0
+    this.#waiting = []
+    this.#waitTimer = null
+    this.#waitMs = waitMs
     this.#publishRoom()
   }
+
+  /** Mismatches held until their route's noise is learned. */
+  get waiting (): number { return this.#waiting.length }
 
   /** Exchanges waiting for or in comparison. */
   get queued (): number { return this.#queued }
@@ -227,29 +255,71 @@ export class ComparisonEngine {
   #finish (pair: ExchangePair, task: AnalyzeTask, r: AnalyzeResult): void {
     this.#queued--
     this.#publishRoom()
-    if (r.noisePaths !== null) this.noise.observe(pair.route, r.noisePaths)
-    let outcome: FinalOutcome = r.outcome
-    if (outcome === 'mismatch' || outcome === 'match') this.fields.record(pair.route, r.diffs, r.values ?? null)
-    if (outcome === 'mismatch') {
-      // Noisy paths do not make a regression, nor a signature of their own: those learned, and
-      // those that differed between this very request's two primary answers (direct evidence,
-      // before the learner has seen enough of the route).
-      const own = r.noisePaths !== null && r.noisePaths.length > 0 ? new Set(r.noisePaths.map(collapsePath)) : null
-      const real = r.diffs.filter((d) => !this.noise.isNoisy(pair.route, d.path) && !(own?.has(collapsePath(d.path)) ?? false))
-      if (real.length === 0) outcome = 'noise'
-      else this.#keep(pair, task, r, real.map((d) => d.path))
+    if (r.noisePaths !== null) {
+      this.noise.observe(pair.route, r.noisePaths)
+      if (this.#waiting.length > 0 && this.noise.judged(pair.route)) this.#release((w) => w.pair.route === pair.route)
     }
-    this.#hook(pair, outcome, r)
+    if (r.outcome === 'mismatch' || r.outcome === 'match') this.fields.record(pair.route, r.diffs, r.values ?? null)
+    if (r.outcome !== 'mismatch') {
+      this.#hook(pair, r.outcome, r)
+      return
+    }
+    // Paths that differed between this very request's two primary answers are noise whatever the
+    // learner knows yet (direct evidence).
+    const own = r.noisePaths !== null && r.noisePaths.length > 0 ? new Set(r.noisePaths.map(collapsePath)) : null
+    if (this.#mustWait(pair, r, own)) {
+      // The route's noise is not learned yet (its first baselines are still out): a fresh id or
+      // stamp would be called a regression. Held, bodies let go (the sample is rendered now).
+      const result = r.sample === null ? { ...r, sample: analyze({ ...task, render: true }, this.#rules, this.#redactor).sample } : r
+      this.#waiting.push({ pair, result, own, due: Date.now() + this.#waitMs })
+      this.#waitTimer ??= setTimeout(this.#expire, this.#waitMs).unref()
+      return
+    }
+    this.#judge(pair, r, own, task)
   }
 
-  #keep (pair: ExchangePair, task: AnalyzeTask, r: AnalyzeResult, realPaths: string[]): void {
+  /** Whether a mismatch must wait for its route's noise: noise learning on, a request that gets baselines, a route not yet judged, room left. */
+  #mustWait (pair: ExchangePair, r: AnalyzeResult, own: Set<string> | null): boolean {
+    return this.#learning && SAFE.has(pair.method) && !this.noise.judged(pair.route) && this.#waiting.length < MAX_WAITING &&
+      r.diffs.some((d) => !(own?.has(collapsePath(d.path)) ?? false))
+  }
+
+  /**
+   * Noisy paths do not make a regression, nor a signature of their own: those learned, and those
+   * of the request's own two v1 answers. Counts the outcome, keeps a sample of a real mismatch.
+   */
+  #judge (pair: ExchangePair, r: AnalyzeResult, own: Set<string> | null, task?: AnalyzeTask): void {
+    const real = r.diffs.filter((d) => !this.noise.isNoisy(pair.route, d.path) && !(own?.has(collapsePath(d.path)) ?? false))
+    if (real.length > 0) this.#keep(pair, r, real.map((d) => d.path), task)
+    this.#hook(pair, real.length === 0 ? 'noise' : 'mismatch', r)
+  }
+
+  /** Judges the held mismatches that `which` selects, on what the learner knows now. */
+  #release (which: (w: Waiting) => boolean): void {
+    const now: Waiting[] = []
+    const later: Waiting[] = []
+    for (const w of this.#waiting) (which(w) ? now : later).push(w)
+    this.#waiting = later
+    if (later.length === 0 && this.#waitTimer !== null) {
+      clearTimeout(this.#waitTimer)
+      this.#waitTimer = null
+    }
+    for (const w of now) this.#judge(w.pair, w.result, w.own)
+  }
+
+  /** A route whose baselines never came (failed, or no safe request since) is judged on what is known after waitMs. */
+  #expire = (): void => {
+    this.#waitTimer = null
+    const now = Date.now()
+    this.#release((w) => w.due <= now)
+    if (this.#waiting.length > 0) this.#waitTimer = setTimeout(this.#expire, Math.max(1, this.#waiting[0].due - now)).unref()
+  }
+
+  #keep (pair: ExchangePair, r: AnalyzeResult, realPaths: string[], task?: AnalyzeTask): void {
     const sig = signature(pair.route, realPaths)
     if (!this.samples.offer(sig, pair.route) && this.#log === null) return
     let rendered = r.sample
-    if (rendered === null) {
-      const withSample = analyze({ ...task, render: true }, this.#rules, this.#redactor)
-      rendered = withSample.sample
-    }
+    if (rendered === null && task !== undefined) rendered = analyze({ ...task, render: true }, this.#rules, this.#redactor).sample
     if (rendered === null) return
     const sample = new Sample(sig, pair.route, pair.method, redactQuery(pair.path), scrubCards(pair.requestId), 'mismatch',
       r.diffs.map((d, k) => ({ path: scrubCards(d.path), kind: d.kind, ...r.values?.[k] })), rendered.primary, rendered.candidate,
@@ -284,16 +354,22 @@ export class ComparisonEngine {
     this.#maxQueue = config.compare.maxQueue
     this.#maxQueueBytes = config.compare.maxQueueBytes
     this.#maxBodyChars = config.compare.samples.maxBodyChars
+    this.#learning = config.noise.percent > 0
     this.#publishRoom()
   }
 
-  /** Forget samples and field counts (a new candidate version); learned noise is v1's and stays. */
+  /**
+   * Forget samples and field counts (a new candidate version); learned noise is v1's and stays.
+   * Held mismatches are judged first: they belong to what is being forgotten.
+   */
   reset (): void {
+    this.#release(() => true)
     this.samples.reset()
     this.fields.reset()
   }
 
   async close (): Promise<void> {
+    this.#release(() => true)
     await this.#pool?.close()
     await this.#log?.close()
   }

@@ -146,6 +146,16 @@ export class NoiseLearner {
   }
 
   /**
+   * Whether the route has been observed enough (noise.minObservations, decayed) for its paths to
+   * count as noise: before that, a difference on a fresh id or stamp is unknown, not a regression.
+   * @param route route name
+   */
+  judged (route: string): boolean {
+    const stat = this.#routes.get(route)
+    return stat !== undefined && stat.total >= this.#minObservations
+  }
+
+  /**
    * True when every path is noisy (so a mismatch on exactly these paths is `noise`).
    * @param route route name
    * @param paths differing paths of a mismatch; false when empty
