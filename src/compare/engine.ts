@@ -43,6 +43,8 @@ export interface ExchangePair {
   primary: CapturedSide
   candidate: CapturedSide
   secondary: CapturedSide | null
+  /** other noise baselines of the route were still out when this pair was ready (a mismatch may wait for them) */
+  moreBaselines?: boolean
   /** gives the captured bytes back (called once the bodies are compared, or moved to a worker) */
   release?: () => void
   /** takes back the body buffers a comparison worker returns, for reuse */
@@ -52,12 +54,8 @@ export interface ExchangePair {
 /** What the engine reports for each exchange; app.ts wires it to metrics, the gate windows and logs. */
 export type OutcomeHook = (pair: ExchangePair, outcome: FinalOutcome, result: AnalyzeResult) => void
 
-/** Methods whose mirrored requests get noise baselines (bodiless ones: the mirror decides). */
-const SAFE = new Set(['GET', 'HEAD', 'OPTIONS'])
 /** Mismatches held while their route's noise is still being learned, at most (beyond: judged at once). */
 const MAX_WAITING = 256
-/** How long a mismatch waits for its route's noise to be learned before it is judged on what is known. */
-const WAIT_MS = 10_000
 
 /** A mismatch held until its route's noise learner has seen enough v1 pairs (no bodies: the sample is rendered). */
 interface Waiting {
@@ -116,7 +114,6 @@ export class ComparisonEngine {
   #log: MismatchLog | null
   #hook: OutcomeHook
   #wantHashes: () => boolean
-  #learning: boolean
   #waiting: Waiting[]
   #waitTimer: NodeJS.Timeout | null
   #waitMs: number
@@ -124,9 +121,9 @@ export class ComparisonEngine {
   /**
    * @param hook called with each outcome
    * @param wantHashes whether to compute canonical hashes even for byte-identical answers (debug breadcrumbs) @default never
-   * @param waitMs how long a mismatch waits for its route's noise to be learned @default 10 s
+   * @param waitMs how long a mismatch waits for its route's noise to be learned @default candidate.timeoutMs
    */
-  constructor (config: FrozenConfig, hook: OutcomeHook, wantHashes: () => boolean = () => false, waitMs = WAIT_MS) {
+  constructor (config: FrozenConfig, hook: OutcomeHook, wantHashes: () => boolean = () => false, waitMs = config.candidate.timeoutMs) {
     const c = config.compare
     const configs = ruleConfigs(config)
     this.noise = new NoiseLearner({ halfLife: config.noise.halfLife, threshold: config.noise.threshold, minObservations: config.noise.minObservations })
@@ -146,7 +143,6 @@ export class ComparisonEngine {
     this.#log = c.mismatchLog.path === null ? null : new MismatchLog(c.mismatchLog.path, c.mismatchLog.maxBytes, c.mismatchLog.maxFiles)
     this.#hook = hook
     this.#wantHashes = wantHashes
-    this.#learning = config.noise.percent > 0
     this.#waiting = []
     this.#waitTimer = null
     this.#waitMs = waitMs
@@ -268,8 +264,10 @@ export class ComparisonEngine {
     // learner knows yet (direct evidence).
     const own = r.noisePaths !== null && r.noisePaths.length > 0 ? new Set(r.noisePaths.map(collapsePath)) : null
     if (this.#mustWait(pair, r, own)) {
-      // The route's noise is not learned yet (its first baselines are still out): a fresh id or
-      // stamp would be called a regression. Held, bodies let go (the sample is rendered now).
+      // The route's noise is not learned yet and its first baselines, sent with other requests,
+      // are still out: a fresh id or stamp (or one that v1's own two answers happened to agree
+      // on) would be called a regression. Held until the route is judged (candidate.timeoutMs at
+      // most: the baselines' deadline), bodies let go (the sample is rendered now).
       const result = r.sample === null ? { ...r, sample: analyze({ ...task, render: true }, this.#rules, this.#redactor).sample } : r
       this.#waiting.push({ pair, result, own, due: Date.now() + this.#waitMs })
       this.#waitTimer ??= setTimeout(this.#expire, this.#waitMs).unref()
@@ -278,9 +276,9 @@ export class ComparisonEngine {
     this.#judge(pair, r, own, task)
   }
 
-  /** Whether a mismatch must wait for its route's noise: noise learning on, a request that gets baselines, a route not yet judged, room left. */
+  /** Whether a mismatch must wait: baselines of its route still out, the route not yet judged, a difference its own baseline does not explain, room left. */
   #mustWait (pair: ExchangePair, r: AnalyzeResult, own: Set<string> | null): boolean {
-    return this.#learning && SAFE.has(pair.method) && !this.noise.judged(pair.route) && this.#waiting.length < MAX_WAITING &&
+    return pair.moreBaselines === true && !this.noise.judged(pair.route) && this.#waiting.length < MAX_WAITING &&
       r.diffs.some((d) => !(own?.has(collapsePath(d.path)) ?? false))
   }
 
@@ -354,7 +352,6 @@ export class ComparisonEngine {
     this.#maxQueue = config.compare.maxQueue
     this.#maxQueueBytes = config.compare.maxQueueBytes
     this.#maxBodyChars = config.compare.samples.maxBodyChars
-    this.#learning = config.noise.percent > 0
     this.#publishRoom()
   }
 

@@ -160,6 +160,8 @@ export class MirrorPair {
   candidate: CapturedResponse
   /** a second answer of the primary (or of noise.secondary) to learn noise from, or null */
   secondary: CapturedResponse | null
+  /** other noise baselines of the route were still out when this pair was ready */
+  moreBaselines: boolean
 
   constructor (requestId: string, route: string, method: string, path: string, primary: CapturedResponse, candidate: CapturedResponse, secondary: CapturedResponse | null) {
     this.requestId = requestId
@@ -169,6 +171,7 @@ export class MirrorPair {
     this.primary = primary
     this.candidate = candidate
     this.secondary = secondary
+    this.moreBaselines = false
   }
 
   /** Returns the captured bytes to the budget: after comparison, or once handed to a worker. */

@@ -77,6 +77,8 @@ export class MirrorController {
   /** noise baselines taken so far per route during its warm-up (routes are bounded by the config) */
   #warm: Map<string, number>
   #warmUp: number
+  /** noise baselines sent and not yet handed on, per route */
+  #baselinesOut: Map<string, number>
   #enabledOverride: boolean | null
   #percentOverride: number | null
   #inflight: number
@@ -105,6 +107,7 @@ export class MirrorController {
     this.lag.start()
     this.#noisePercent = config.noise.percent
     this.#warm = new Map()
+    this.#baselinesOut = new Map()
     this.#warmUp = noiseWarmUp(config.noise.halfLife, config.noise.minObservations)
     this.#noisePool = config.noise.percent > 0 ? candidatePool(config.noise.secondary ?? config.primary.url, { ...this.#poolSettings, connections: 8 }) : null
     this.#methods = new Set(config.mirror.methods)
@@ -144,6 +147,11 @@ export class MirrorController {
     this.#ready = []
     for (const job of ready) {
       const pair = new MirrorPair(job.requestId, job.route, job.method, job.path, job.primary, job.candidate, job.secondary?.response ?? null)
+      const out = (this.#baselinesOut.get(job.route) ?? 0) - (job.secondary === null ? 0 : 1)
+      if (out > 0) this.#baselinesOut.set(job.route, out)
+      else this.#baselinesOut.delete(job.route)
+      // Evidence on its way: the comparison may wait for it before calling a difference a regression.
+      pair.moreBaselines = out > 0
       if (job.withdrawn) pair.release() // not mirrored after all: nothing to compare
       else this.observer.pair(pair)
       job.dispose()
@@ -188,6 +196,7 @@ export class MirrorController {
     const job = new MirrorJob(this, route.name, req.method as string, req.url as string, requestId, this.#headers(forwarded), this.#candidate.maxResponseBytes)
     if (this.#noisePool !== null && !hasBody && SAFE.has(job.method) && (this.#warming(route.name) || randomPick(this.#noisePercent))) {
       job.secondary = new SecondaryExchange(job, this.#noisePool, [...forwarded, this.#config.shadowHeader, '1'])
+      this.#baselinesOut.set(route.name, (this.#baselinesOut.get(route.name) ?? 0) + 1)
     }
     job.probe = this.breaker.probing
     // Bodiless requests on a route whose answers are large: the candidate's answer is received by
