@@ -12,7 +12,7 @@ import { MAX_SERIES_POINTS, RollingWindow } from '../../src/stats/window.ts'
 import { ParityStats } from '../../src/stats/parity.ts'
 import { validateConfig } from '../../src/config/index.ts'
 import { eventually } from '../mirror/helpers.ts'
-import { spawnCli } from '../helpers/cli.ts'
+import { listening, spawnCli } from '../helpers/cli.ts'
 import { startProxy, type StartedProxy } from '../helpers/proxy.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 
@@ -189,11 +189,7 @@ test('history of a --workers group should cover every worker: counts and mirror 
   writeFileSync(join(dir, 'config.json'), JSON.stringify({ mirror: { maxEventLoopLagMs: 60_000 } }))
   const child = spawnCli(['serve', '--config', join(dir, 'config.json'), '--primary', primary, '--candidate', candidate, '--mirror-percent', '50', '--workers', '2', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'info'])
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  let out = ''
-  child.stdout?.on('data', (d) => { out += d })
-  child.stderr?.on('data', (d) => { out += d })
-  ok(await eventually(() => out.includes('paritygate listening'), 20_000), out)
-  const { proxy, admin } = JSON.parse(out.split('\n').find((l) => l.includes('paritygate listening')) as string) as { proxy: string, admin: string }
+  const { proxy, admin } = await listening(child)
   // Fresh connections, so that the kernel spreads them over both workers.
   for (let i = 0; i < 200; i++) await (await request(`${proxy}/w/${i}`, { headers: { connection: 'close' } })).body.text()
   const sum = (xs: number[]) => xs.reduce((a, b) => a + b, 0)

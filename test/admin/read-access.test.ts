@@ -7,7 +7,7 @@ import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { access, GUARDED_READS } from '../../src/admin/admin.ts'
-import { spawnCli } from '../helpers/cli.ts'
+import { listening, spawnCli } from '../helpers/cli.ts'
 import { startProxy } from '../helpers/proxy.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 
@@ -124,13 +124,7 @@ test('the admin port of a --workers group should guard samples and config the sa
   writeFileSync(config, JSON.stringify({ mirror: { maxEventLoopLagMs: 60_000 }, gate: { notify: { webhooks: ['https://hooks.slack.com/services/T0/B0/wk-secret-9'], intervalMs: 60_000 } } }))
   const child = spawnCli(['serve', '--config', config, '--primary', primary, '--candidate', candidate, '--mirror-percent', '100', '--workers', '2', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'], { PARITYGATE_ADMIN_TOKEN: TOKEN })
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  let out = ''
-  child.stdout?.on('data', (d) => { out += d })
-  child.stderr?.on('data', (d) => { out += d })
-  for (let i = 0; i < 600 && !out.includes('paritygate listening'); i++) await sleep(25)
-  const line = out.split('\n').find((l) => l.includes('paritygate listening'))
-  ok(line !== undefined, out)
-  const { proxy, admin } = JSON.parse(line) as { proxy: string, admin: string }
+  const { proxy, admin } = await listening(child)
   await (await request(`${proxy}/x`)).body.text()
   const auth = { authorization: `Bearer ${TOKEN}` }
   let id = ''

@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, request } from 'undici'
-import { spawnCli } from '../helpers/cli.ts'
+import { listening, spawnCli } from '../helpers/cli.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 
 async function drive (url: string, count: number, from: number): Promise<void> {
@@ -56,13 +56,7 @@ test('a worker group should count candidate 5xx, 404 unknown routes, and reset o
   }))
   const child = spawnCli(['serve', '--config', config, '--workers', '2', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'info'])
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  let out = ''
-  child.stdout?.on('data', (d) => { out += d })
-  child.stderr?.on('data', (d) => { out += d })
-  for (let i = 0; i < 400 && !out.includes('paritygate listening'); i++) await sleep(25)
-  const line = out.split('\n').find((l) => l.includes('paritygate listening'))
-  ok(line !== undefined, out)
-  const { proxy, admin } = JSON.parse(line) as { proxy: string, admin: string }
+  const { proxy, admin, output } = await listening(child)
 
   await drive(proxy, 200, 1)
   let g = await gateUntil(admin, (x) => x.checks.mismatch.compared + x.checks.mismatch.errored >= 200)
@@ -89,9 +83,9 @@ test('a worker group should count candidate 5xx, 404 unknown routes, and reset o
   strictEqual(g.checks.errors.serverErrors, 0)
   const fields = await (await request(`${admin}/api/v1/fields`)).body.json() as { fields: unknown[] }
   deepStrictEqual(fields.fields, [], 'the 500s of 1.0 are forgotten in every worker')
-  ok(out.includes('candidate version changed: gate windows, field counts and samples start afresh'), out)
+  ok(output().includes('candidate version changed: gate windows, field counts and samples start afresh'), output())
 
   child.kill('SIGTERM')
   const [code] = await once(child, 'exit')
-  strictEqual(code, 0, out)
+  strictEqual(code, 0, output())
 })

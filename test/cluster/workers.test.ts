@@ -1,5 +1,5 @@
 /* --workers: N proxy processes behind one listener, one admin port whose metrics and gate cover the whole group. */
-import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
+import { deepStrictEqual, strictEqual } from 'node:assert/strict'
 import { once } from 'node:events'
 import { mkdtempSync, writeFileSync } from 'node:fs'
 import { tmpdir } from 'node:os'
@@ -8,7 +8,7 @@ import { test, type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, request } from 'undici'
 import { mergeFields, mergeMirrorStates, mergeMismatches } from '../../src/cluster/primary.ts'
-import { spawnCli } from '../helpers/cli.ts'
+import { listening, spawnCli } from '../helpers/cli.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 
 // Counts are compared exactly: on a loaded CI machine, shedding mirrors on event-loop lag (200 ms
@@ -19,14 +19,7 @@ writeFileSync(CONFIG, JSON.stringify({ mirror: { maxEventLoopLagMs: 60_000 } }))
 async function group (t: TestContext, workers: number, primary: string, candidate: string) {
   const child = spawnCli(['serve', '--config', CONFIG, '--primary', primary, '--candidate', candidate, '--mirror-percent', '100', '--workers', String(workers), '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'info'])
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  let out = ''
-  child.stdout?.on('data', (d) => { out += d })
-  child.stderr?.on('data', (d) => { out += d })
-  for (let i = 0; i < 400 && !out.includes('paritygate listening'); i++) await sleep(25)
-  const line = out.split('\n').find((l) => l.includes('paritygate listening'))
-  ok(line !== undefined, out)
-  const started = JSON.parse(line) as { proxy: string, admin: string }
-  return { child, ...started, output: () => out }
+  return { child, ...await listening(child) }
 }
 
 async function drive (url: string, count: number) {

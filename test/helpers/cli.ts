@@ -26,3 +26,25 @@ export async function runCli (args: string[], env: Record<string, string> = {}):
   const [code] = await once(child, 'exit')
   return { code, stdout, stderr }
 }
+
+/** What `paritygate serve` printed once listening: its addresses, and all its output so far (stdout and stderr). */
+export interface Listening { proxy: string, admin: string, output: () => string }
+
+/**
+ * Waits for the child's "paritygate listening" line (30 s at most: a group of workers compiling
+ * TypeScript through tsx on a loaded machine starts slowly) and fails with its output if it
+ * exits or never says it.
+ */
+export async function listening (child: ChildProcess, ms = 30_000): Promise<Listening> {
+  let out = ''
+  const add = (d: Buffer): void => { out += d.toString() }
+  child.stdout?.on('data', add)
+  child.stderr?.on('data', add)
+  const until = Date.now() + ms
+  const found = (): string | undefined => out.split('\n').find((l) => l.includes('paritygate listening'))
+  while (found() === undefined && child.exitCode === null && Date.now() < until) await new Promise((resolve) => setTimeout(resolve, 20))
+  const line = found()
+  if (line === undefined) throw new Error(`paritygate did not say it was listening (exit code ${child.exitCode}):\n${out}`)
+  const { proxy, admin } = JSON.parse(line) as { proxy: string, admin: string }
+  return { proxy, admin, output: () => out }
+}

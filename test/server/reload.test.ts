@@ -7,7 +7,7 @@ import { join } from 'node:path'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, request } from 'undici'
-import { spawnCli } from '../helpers/cli.ts'
+import { listening, spawnCli } from '../helpers/cli.ts'
 import { createRecordingUpstream } from '../helpers/upstream.ts'
 
 test('serve should reload its config on SIGHUP under load, and refuse an invalid one', async (t) => {
@@ -21,10 +21,7 @@ test('serve should reload its config on SIGHUP under load, and refuse an invalid
   write(v2a.url, 100)
   const child = spawnCli(['serve', '--config', file])
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  let out = ''
-  child.stdout?.on('data', (d) => { out += d })
-  while (!out.includes('paritygate listening')) await sleep(20)
-  const started = JSON.parse(out.split('\n').find((l) => l.includes('paritygate listening')) as string)
+  const started = await listening(child)
 
   const pool = new Pool(started.proxy, { connections: 8 })
   t.after(() => pool.close())
@@ -43,16 +40,16 @@ test('serve should reload its config on SIGHUP under load, and refuse an invalid
 
   write(v2b.url, 100)
   child.kill('SIGHUP')
-  while (!out.includes('config reloaded')) await sleep(10)
+  while (!started.output().includes('config reloaded')) await sleep(10)
   const before = v2b.received.length
   while (v2b.received.length < before + 50) await sleep(10)
   const v2aAfter = v2a.received.length
 
   writeFileSync(file, 'primary: { url: "not a url" }\nmirror: { percent: 150 }\n')
   child.kill('SIGHUP')
-  while (!out.includes('config reload refused')) await sleep(10)
-  const refused = JSON.parse(out.split('\n').find((l) => l.includes('config reload refused')) as string)
-  ok(refused.errors.some((e: string) => e.startsWith('primary.url:')) && refused.errors.some((e: string) => e.startsWith('mirror.percent:')), out)
+  while (!started.output().includes('config reload refused')) await sleep(10)
+  const refused = JSON.parse(started.output().split('\n').find((l: string) => l.includes('config reload refused')) as string)
+  ok(refused.errors.some((e: string) => e.startsWith('primary.url:')) && refused.errors.some((e: string) => e.startsWith('mirror.percent:')), started.output())
   const stillB = v2b.received.length
   while (v2b.received.length < stillB + 20) await sleep(10)
 

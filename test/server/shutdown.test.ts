@@ -4,7 +4,7 @@ import { once } from 'node:events'
 import { test } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool, request } from 'undici'
-import { spawnCli } from '../helpers/cli.ts'
+import { listening, spawnCli } from '../helpers/cli.ts'
 import { createUpstream } from '../helpers/upstream.ts'
 
 test('serve should drain in-flight requests on SIGTERM, answer ready 503, and exit 0', async (t) => {
@@ -16,13 +16,7 @@ test('serve should drain in-flight requests on SIGTERM, answer ready 503, and ex
   })
   const child = spawnCli(['serve', '--primary', upstream, '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0', '--log-level', 'info'])
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  let out = ''
-  child.stdout?.on('data', (d) => { out += d })
-  while (!out.includes('paritygate listening')) {
-    await sleep(20)
-    ok(child.exitCode === null, 'serve is running')
-  }
-  const started = JSON.parse(out.split('\n').find((l) => l.includes('paritygate listening')) as string)
+  const started = await listening(child)
   const pool = new Pool(started.proxy, { connections: 40 })
   t.after(() => pool.destroy())
   strictEqual((await request(`${started.admin}/healthz/ready`)).statusCode, 200)
@@ -39,7 +33,7 @@ test('serve should drain in-flight requests on SIGTERM, answer ready 503, and ex
   strictEqual(results.filter((r) => r.status === 200 && r.body === 'done').length, 40, 'every request that had started completed')
   const [code] = await once(child, 'exit')
   strictEqual(code, 0)
-  ok(out.includes('draining before exit') && out.includes('"msg":"stopped"'))
+  ok(started.output().includes('draining before exit') && started.output().includes('"msg":"stopped"'))
   const after = await request(`${started.proxy}/late`).then((r) => r.statusCode, (err: NodeJS.ErrnoException) => err.code)
   strictEqual(after, 'ECONNREFUSED', 'nothing listens after exit')
 })
