@@ -33,7 +33,8 @@ const FAULTS: Record<string, { candidate: (t: TestContext) => Promise<string>, r
   'sends an endless chunked body': {
     candidate: async (t) => createUpstream(t, (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' })
-      const timer = setInterval(() => res.write('x'.repeat(16 * 1024)), 1)
+      // 64 KiB a tick: past maxResponseBytes in four ticks, long before the deadline even on a loaded machine.
+      const timer = setInterval(() => res.write('x'.repeat(64 * 1024)), 1)
       res.on('close', () => clearInterval(timer))
     }),
     reason: 'too_large'
