@@ -102,6 +102,10 @@ export function announce (specs: ReadonlyArray<{ name: string }>, settings: obje
   return { watchdog: startWatchdog(limitS), loadBefore: loadavg() }
 }
 
+// The commit and the working tree as the run starts (dist/ is built then): a long run ends after later commits.
+const STARTED_AT_COMMIT = version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD'])
+const SRC_UNCOMMITTED_AT_START = spawnSync('git', ['-C', ROOT, 'status', '--porcelain', 'src'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length
+
 /** What every results file records about the run's conditions. */
 export function runMeta (command: string, settings: object, loadBefore: number[]): Record<string, unknown> {
   return {
@@ -114,9 +118,9 @@ export function runMeta (command: string, settings: object, loadBefore: number[]
     loadavgAfter: loadavg(),
     wrk: version('wrk', ['--version']),
     nginx: version('nginx', ['-v']),
-    commit: version('git', ['-C', ROOT, 'rev-parse', '--short', 'HEAD']),
+    commit: STARTED_AT_COMMIT,
     // dist/ is built from the working tree, which other people may be editing
-    srcUncommittedFiles: spawnSync('git', ['-C', ROOT, 'status', '--porcelain', 'src'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).length,
+    srcUncommittedFiles: SRC_UNCOMMITTED_AT_START,
     paritygateCli: CLI_OVERRIDE ?? 'dist/cli.js, built from this working tree',
     paritygateNodeFlags: NODE_FLAGS.join(' '),
     pinning: 'proxies taskset -c 0; upstreams, candidates, wrk, fixed-rate.ts and the orchestrator taskset -c 1'
