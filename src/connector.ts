@@ -30,6 +30,12 @@ function isRequestHead (chunk: unknown): boolean {
 export function stripContinue (socket: WatchedSocket, chunk: Buffer): Buffer {
   let buf = chunk
   const pending = socket[kPending]
+  // Every upstream answer passes here: a status not starting with 1 (`HTTP/1.1 2…`) is told by one
+  // byte, without a string or a regular expression.
+  if (pending == null && chunk.length >= 13 && chunk[9] !== 0x31) {
+    socket[kAwaiting] = false
+    return chunk
+  }
   if (pending != null) {
     buf = Buffer.concat([pending, chunk])
     socket[kPending] = null
