@@ -15,7 +15,7 @@ import { ROOT, startParitygate, STOP_GRACE_MS } from './paritygate.ts'
 export const CPU_PROXY = 0
 export const CPU_LOAD = 1
 
-export type TargetKind = 'direct' | 'paritygate' | 'fastify-http-proxy' | 'nginx'
+export type TargetKind = 'direct' | 'paritygate' | 'fastify-http-proxy' | 'bare-node' | 'nginx'
 
 /**
  * The candidate (mirror target) of a paritygate or nginx target: a second bench upstream pinned to CPU_LOAD,
@@ -64,6 +64,8 @@ export const targets: TargetSpec[] = [
   { name: 'direct', kind: 'direct', default: true },
   { name: 'paritygate', kind: 'paritygate', default: true },
   { name: 'fastify-http-proxy', kind: 'fastify-http-proxy', default: true },
+  // the barest node:http + undici proxy (bench/peers/bare-node-proxy.ts): the ceiling of paritygate's stack
+  { name: 'bare-node', kind: 'bare-node', default: false },
   { name: 'nginx', kind: 'nginx', default: true },
   // mirror benchmarks (bench/mirror.bench.ts, issue 3): every request mirrored to a candidate
   { name: 'paritygate-mirror-healthy', kind: 'paritygate', args: MIRROR_100, candidate: { delayMs: 0 }, default: false },
@@ -188,8 +190,10 @@ export async function startTarget (spec: TargetSpec, upstream: Running): Promise
   switch (spec.kind) {
     case 'direct':
       return { name: spec.name, url: upstream.url, pgid: upstream.pgid, adminUrl: null, spec, stop: async () => {} }
-    case 'fastify-http-proxy': {
-      const { child, port } = await startScript(spec.name, 'bench/peers/fastify-http-proxy.ts', CPU_PROXY, { UPSTREAM: upstreamOrigin, PORT: '0' })
+    case 'fastify-http-proxy':
+    case 'bare-node': {
+      const script = spec.kind === 'bare-node' ? 'bench/peers/bare-node-proxy.ts' : 'bench/peers/fastify-http-proxy.ts'
+      const { child, port } = await startScript(spec.name, script, CPU_PROXY, { UPSTREAM: upstreamOrigin, PORT: '0' })
       return { name: spec.name, url: `http://127.0.0.1:${port}/`, pgid: child.process.pid ?? null, adminUrl: null, spec, stop: () => stopChild(child) }
     }
     case 'nginx': {
