@@ -251,10 +251,10 @@ export class ComparisonEngine {
   #finish (pair: ExchangePair, task: AnalyzeTask, r: AnalyzeResult): void {
     this.#queued--
     this.#publishRoom()
-    if (r.noisePaths !== null) {
-      this.noise.observe(pair.route, r.noisePaths)
-      if (this.#waiting.length > 0 && this.noise.judged(pair.route)) this.#release((w) => w.pair.route === pair.route)
-    }
+    if (r.noisePaths !== null) this.noise.observe(pair.route, r.noisePaths)
+    // The route's evidence is in: judged now, or no other baseline was out when this pair was ready
+    // (a few concurrent requests, fewer baselines than the learner needs): its held mismatches go on.
+    if (this.#waiting.length > 0 && (pair.moreBaselines !== true || this.noise.judged(pair.route))) this.#release((w) => w.pair.route === pair.route)
     if (r.outcome === 'mismatch' || r.outcome === 'match') this.fields.record(pair.route, r.diffs, r.values ?? null)
     if (r.outcome !== 'mismatch') {
       this.#hook(pair, r.outcome, r)

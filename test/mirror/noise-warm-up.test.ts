@@ -52,6 +52,19 @@ test('mismatches on a fresh id that end before the route\'s first noise baseline
   strictEqual(list.signatures.length, 0, 'no sample of a noise-only difference')
 })
 
+test('a burst of a few requests with a real difference should be counted as soon as its baselines are in, not after their deadline', async (t) => {
+  const primary = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"price":10}'))
+  const candidate = await createUpstream(t, (_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{"price":11}'))
+  // candidate.timeoutMs 5 s (the default): the longest a mismatch may wait for baselines.
+  const proxy = await startProxy(t, { primary: { url: primary }, candidate: { url: candidate }, mirror: { percent: 100 }, noise: { percent: 5 }, compare: { workers: 0 } })
+  const started = Date.now()
+  // Three at once: each gets a baseline (the warm-up), fewer than the learner needs to judge the route.
+  await Promise.all([1, 2, 3].map(async (i) => await (await request(`${proxy.url}/items/${i}`)).body.dump()))
+  ok(await eventually(async () => await metricOrZero(proxy, 'paritygate_comparisons_total{route="GET /items/:id",outcome="mismatch"}') === 3, 3000))
+  ok(Date.now() - started < 3000, `counted after ${Date.now() - started} ms`)
+  strictEqual(proxy.app.engine?.waiting, 0)
+})
+
 function side (body: string): CapturedSide {
   const buf = Buffer.from(body)
   return { status: 200, headers: ['content-type', 'application/json'], bytes: buf.length, truncated: false, durationMs: 1, error: null, body: () => buf }
@@ -71,21 +84,27 @@ test('a mismatch should wait only while its route\'s baselines are out and unjud
   // (v1's two answers can agree on a stamp by chance), unless no other baseline is on its way.
   engine.submit(pair('GET', '{"a":1,"t":"p"}', '{"a":1,"t":"q"}', '{"a":1,"t":"r"}'))
   engine.submit(pair('GET', '{"a":1,"t":"p"}', '{"a":2,"t":"p"}', '{"a":1,"t":"p"}'))
-  engine.submit(pair('GET', '{"a":1}', '{"a":2}', null, false))
+  engine.submit(pair('OPTIONS', '{"a":1}', '{"a":2}', null, false))
   strictEqual(engine.waiting, 2)
   deepStrictEqual(outcomes, ['noise', 'mismatch'])
   await sleep(400)
   strictEqual(engine.waiting, 0)
   deepStrictEqual(outcomes, ['noise', 'mismatch', 'mismatch', 'mismatch'], 'no more baselines came: judged on what the learner knows')
 
+  // The last pair of a burst (no baseline out any more when it was ready) lets its route's held ones go.
+  engine.submit(pair('GET', '{"a":2}', '{"a":3}'))
+  engine.submit(pair('GET', '{"a":2}', '{"a":2}', '{"a":2}', false))
+  strictEqual(engine.waiting, 0)
+  deepStrictEqual(outcomes.slice(4), ['mismatch', 'match'])
+
   engine.submit(pair('GET', '{"a":2}', '{"a":3}'))
   engine.submit(pair('HEAD', '{"a":2}', '{"a":3}'))
   strictEqual(engine.waiting, 2)
   engine.reset()
   strictEqual(engine.waiting, 0)
-  strictEqual(outcomes.length, 6)
+  strictEqual(outcomes.length, 8)
   engine.submit(pair('OPTIONS', '{"a":2}', '{"a":3}'))
   await engine.close()
-  strictEqual(outcomes.length, 7, 'judged at close, not lost')
+  strictEqual(outcomes.length, 9, 'judged at close, not lost')
   strictEqual(outcomes.at(-1), 'mismatch')
 })
