@@ -17,8 +17,17 @@ async function closedPortUrl (t: TestContext): Promise<string> {
   return tcp.url
 }
 
-/** The fault-injecting candidates (down, silent, slow, reset, garbage, endless, drip), each as a raw TCP peer. */
-const FAULTS: Record<string, { candidate: (t: TestContext) => Promise<string>, reason: string }> = {
+/** 16 KiB of body, allocated once: the endless candidate's writes cost the test process little CPU. */
+const CHUNK = Buffer.alloc(16 * 1024, 'x')
+
+/**
+ * The fault-injecting candidates (down, silent, slow, reset, garbage, endless, drip), each as a raw TCP peer.
+ * `mayTimeOut`: a body read against the deadline. On a machine whose cores are busy (other test
+ * files), the exchange may not read past candidate.maxResponseBytes before candidate.timeoutMs, the
+ * I/O thread least of all (it runs at idle priority: the live path first); then it ends as
+ * `timeout`, still an error, still counted once. On the live thread at least one is cut off as `too_large`.
+ */
+const FAULTS: Record<string, { candidate: (t: TestContext) => Promise<string>, reason: string, mayTimeOut?: boolean }> = {
   'is down': { candidate: closedPortUrl, reason: 'connect' },
   'accepts and never answers': { candidate: async (t) => (await createTcpUpstream(t)).url, reason: 'timeout' },
   'answers after 5 s': {
@@ -33,11 +42,11 @@ const FAULTS: Record<string, { candidate: (t: TestContext) => Promise<string>, r
   'sends an endless chunked body': {
     candidate: async (t) => createUpstream(t, (_req, res) => {
       res.writeHead(200, { 'content-type': 'application/json' })
-      // 64 KiB a tick: past maxResponseBytes in four ticks, long before the deadline even on a loaded machine.
-      const timer = setInterval(() => res.write('x'.repeat(64 * 1024)), 1)
+      const timer = setInterval(() => res.write(CHUNK), 1)
       res.on('close', () => clearInterval(timer))
     }),
-    reason: 'too_large'
+    reason: 'too_large',
+    mayTimeOut: true
   },
   'drips a body too slowly for the deadline but fast enough for an idle timeout': {
     candidate: async (t) => createUpstream(t, (_req, res) => {
@@ -73,8 +82,14 @@ for (const [name, fault, offloadFromBytes] of Object.entries(FAULTS).flatMap(([n
       if (offloadFromBytes > 0 && i === 1) ok(await eventually(() => proxy.app.engine?.ioReady === true, 10_000), 'the I/O thread runs')
     }
     ok(slowest < 300, `no live request waited on the candidate (slowest ${slowest.toFixed(1)} ms, candidate deadline 400 ms)`)
-    ok(await eventually(async () => await metric(proxy, `paritygate_candidate_errors_total{reason="${fault.reason}"}`) === N, 5000),
-      `${N} candidate errors with reason ${fault.reason}: ${await metric(proxy, `paritygate_candidate_errors_total{reason="${fault.reason}"}`)}`)
+    const reasons = fault.mayTimeOut === true ? [fault.reason, 'timeout'] : [fault.reason]
+    const counted = async (): Promise<number> => {
+      let sum = 0
+      for (const reason of reasons) sum += await metricOrZero(proxy, `paritygate_candidate_errors_total{reason="${reason}"}`)
+      return sum
+    }
+    ok(await eventually(async () => await counted() === N, 5000), `${N} candidate errors with reason ${reasons.join(' or ')}: ${await counted()}`)
+    if (fault.mayTimeOut === true && offloadFromBytes === 0) ok(await metric(proxy, `paritygate_candidate_errors_total{reason="${fault.reason}"}`) >= 1)
     strictEqual(await metric(proxy, 'paritygate_requests_total{target="candidate",route="GET /orders/:id",method="GET",status="error"}'), N)
     strictEqual(await metric(proxy, 'paritygate_mirror_inflight'), 0)
     strictEqual(await metric(proxy, 'paritygate_requests_total{target="primary",route="GET /orders/:id",method="GET",status="2xx"}'), N)

@@ -37,7 +37,8 @@ test('mismatches on a fresh id that end before the route\'s first noise baseline
   // Sequential requests: the first ones get a baseline each (the route's warm-up), the later ones none.
   for (let i = 0; i < 20; i++) await (await request(`${proxy.url}/orders/${i}`)).body.dump()
   // Every answer without a baseline of its own is compared, and waits.
-  ok(await eventually(() => held.length > 0 && proxy.app.engine?.waiting === 20 - held.length), `waiting ${proxy.app.engine?.waiting}, baselines held ${held.length}`)
+  // (10 s at most: on a loaded machine the last mirrors can come late.)
+  ok(await eventually(() => held.length > 0 && proxy.app.engine?.waiting === 20 - held.length, 10_000), `waiting ${proxy.app.engine?.waiting}, baselines held ${held.length}`)
   strictEqual(await metricOrZero(proxy, `paritygate_comparisons_total{route="${route}",outcome="mismatch"}`), 0, 'nothing judged before the noise is known')
   // A request that never gets a baseline (it has a body) is judged at once: its difference is a mismatch.
   await (await request(`${proxy.url}/orders/9`, { method: 'POST', body: '{}' })).body.dump()
@@ -45,7 +46,7 @@ test('mismatches on a fresh id that end before the route\'s first noise baseline
 
   holdBaselines = false
   for (const answer of held.splice(0)) answer()
-  ok(await eventually(async () => await metricOrZero(proxy, `paritygate_comparisons_total{route="${route}",outcome="noise"}`) === 20))
+  ok(await eventually(async () => await metricOrZero(proxy, `paritygate_comparisons_total{route="${route}",outcome="noise"}`) === 20, 10_000))
   strictEqual(await metricOrZero(proxy, `paritygate_comparisons_total{route="${route}",outcome="mismatch"}`), 0)
   strictEqual(proxy.app.engine?.waiting, 0)
   const list = await (await request(`${proxy.admin}/api/v1/mismatches?route=${encodeURIComponent(route)}`)).body.json() as { signatures: unknown[] }
