@@ -7,8 +7,7 @@ import { deepStrictEqual, match, ok, strictEqual } from 'node:assert/strict'
 import { once } from 'node:events'
 import { spawn } from 'node:child_process'
 import { test } from 'node:test'
-import { setTimeout as sleep } from 'node:timers/promises'
-import { ROOT } from './helpers/cli.ts'
+import { listening, ROOT } from './helpers/cli.ts'
 import { createUpstream } from './helpers/upstream.ts'
 
 const dockerfile = readFileSync(join(ROOT, 'Dockerfile'), 'utf8')
@@ -57,10 +56,7 @@ test('Dockerfile commands should build, prune to production dependencies, and st
   const upstream = await createUpstream(t, (_req, res) => res.end('from primary'))
   const child = spawn(process.execPath, ['dist/cli.js', 'serve', '--listen', '127.0.0.1:0', '--admin', '127.0.0.1:0'], { cwd: dir, env: { NODE_ENV: 'production', PATH: process.env.PATH, PARITYGATE_PRIMARY: upstream }, stdio: ['ignore', 'pipe', 'pipe'] })
   t.after(() => { if (child.exitCode === null) child.kill('SIGKILL') })
-  let out = ''
-  child.stdout.on('data', (d) => { out += d })
-  for (let i = 0; i < 200 && !out.includes('paritygate listening'); i++) await sleep(25)
-  const started = JSON.parse(out.split('\n').find((l) => l.includes('paritygate listening')) as string)
+  const started = await listening(child)
   strictEqual(await (await fetch(`${started.proxy}/x`)).text(), 'from primary')
   const health = execFileSync(process.execPath, ['dist/cli.js', 'healthcheck', '--admin', new URL(started.admin).host], { cwd: dir }).toString()
   strictEqual(health, '')
