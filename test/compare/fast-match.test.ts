@@ -51,7 +51,8 @@ type Num = { n: true, neg: boolean, digits: string, exp: number }
 type Val = null | boolean | string | Num | Val[] | { [key: string]: Val }
 
 function isNum (v: Val): v is Num {
-  return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Num).n === true
+  // a generated object may have a member `n: true` of its own: a number also has its digits
+  return typeof v === 'object' && v !== null && !Array.isArray(v) && (v as Num).n === true && typeof (v as Num).digits === 'string'
 }
 
 const KEYS = ['a', 'b', 'id', 'é', 'x y', '__proto__', 'toString', 'constructor', 'hasOwnProperty', '"', '\\', '\u2028', '😀', '']
@@ -301,4 +302,49 @@ test('sameJsonBody alone: equal canonical forms only', () => {
   strictEqual(sameJsonBody(Buffer.from('[1]'), Buffer.from('["1"]')), false)
   strictEqual(sameJsonBody(Buffer.from('[[]]'), Buffer.from('[{}]')), false)
   ok(sameJsonBody(Buffer.from('[-0]'), Buffer.from('[0.0]')))
+})
+
+test('the reader is a strict grammar check: what JSON does not allow is never proven, even printed alike', () => {
+  const invalid = ['[01]', '[1.]', '[.5]', '[+1]', '[-]', '[1e]', '[1e+]', '{"a" 1}', '{"a":1,}', '[1 2]', '[1,]', '[,1]', '{,}', '{"a"}',
+    '["\u0001"]', '["a\tb"]', '["\\x"]', '["\\u12G4"]', '["\\u12"]', 'tru', 'nul', 'falsey', '"abc', '[', '{"a":[}', '[]]', '', ' ', '[NaN]', '[Infinity]']
+  for (const text of invalid) {
+    strictEqual(sameJsonBody(Buffer.from(text), Buffer.from(text + ' ')), false, text)
+    strictEqual(sameJsonBody(Buffer.from(text), Buffer.from(text)), false, text)
+  }
+  // escapes of every kind read as the characters they stand for
+  ok(sameJsonBody(Buffer.from('["\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00"]'), Buffer.from('["\\u0022\\u005c/\\u0008\\u000c\\u000a\\u000d\\u0009é😀"]')))
+  strictEqual(sameJsonBody(Buffer.from('["\\n"]'), Buffer.from('["\\r"]')), false)
+  strictEqual(sameJsonBody(Buffer.from('["é"]'), Buffer.from('["ë"]')), false)
+  strictEqual(sameJsonBody(Buffer.from('["é"]'), Buffer.from('["\\u00eb"]')), false)
+  strictEqual(sameJsonBody(Buffer.from('["ab"]'), Buffer.from('["a\\u0062c"]')), false)
+  // numbers outside ±22 powers of ten are read exactly too
+  ok(sameJsonBody(Buffer.from('[1e30,-2.5e-40,123456789012345e100]'), Buffer.from('[10e29,-25e-41,1.23456789012345e114]')))
+  strictEqual(sameJsonBody(Buffer.from('[1e30]'), Buffer.from('[1.00000000000001e30]')), false)
+  strictEqual(sameJsonBody(Buffer.from('[1e201]'), Buffer.from('[1e201]')), false, 'an exponent over 200 takes the full path')
+  strictEqual(sameJsonBody(Buffer.from('[1234567890123456]'), Buffer.from('[1234567890123456]')), false, '16 digits take the full path')
+})
+
+test('wide objects (over 32 members) pair their keys through a map, escapes and duplicates included', () => {
+  const keys = Array.from({ length: 40 }, (_, k) => `k${k}é`)
+  const doc = Object.fromEntries(keys.map((k, v) => [k, v]))
+  const reversed = '{' + [...keys].reverse().map((k) => `"${k.replace('é', '\\u00e9')}":${doc[k]}.0`).join(',') + '}'
+  ok(check(JSON.stringify(doc), reversed))
+  const changed = reversed.replace('"k7\\u00e9":7.0', '"k7\\u00e9":8')
+  strictEqual(check(JSON.stringify(doc), changed), false)
+  const renamed = reversed.replace('"k7\\u00e9"', '"k7x"')
+  strictEqual(check(JSON.stringify(doc), renamed), false)
+  // a key twice on either side (as many members on both)
+  const dupA = JSON.stringify(doc).replace('"k1é":1', '"k0é":0')
+  strictEqual(check(dupA, reversed), false)
+  strictEqual(check(reversed, dupA), false)
+  strictEqual(check(dupA, dupA), false)
+})
+
+test('objects pair members in any order, each member of the candidate at most once', () => {
+  ok(check('{"a":1,"b":2,"c":3,"d":4}', '{"c":3,"a":1,"d":4,"b":2}'))
+  strictEqual(check('{"a":1,"a":1,"b":2}', '{"a":1,"b":2,"b":2}'), false)
+  strictEqual(check('{"a":1,"b":1}', '{"a":1,"a":1}'), false)
+  strictEqual(check('{"a":1}', '{"b":1}'), false)
+  // keys that collide in length and hash class still compare by their characters
+  strictEqual(check('{"ab":1,"ba":2}', '{"ab":2,"ba":1}'), false)
 })
