@@ -1,6 +1,7 @@
 /* The candidate's connection pool, the same on the main thread and in the I/O thread. */
 import { Pool } from 'undici'
 import { upstreamConnector } from '../connector.ts'
+import { CandidateClient, type CandidateDispatcher } from './candidate-client.ts'
 import { type CandidatePoolSettings } from './types.ts'
 
 /**
@@ -20,4 +21,14 @@ export function candidatePool (origin: string, s: CandidatePoolSettings): Pool {
   })
   pool.on('connectionError', () => {})
   return pool
+}
+
+/**
+ * What the main thread's mirror dispatches on: the candidate client (candidate-client.ts) for an
+ * http origin, with an undici pool for what it does not take; the undici pool alone for https.
+ */
+export function candidateDispatcher (origin: string, s: CandidatePoolSettings): CandidateDispatcher {
+  const pool = candidatePool(origin, s)
+  // undici's handler contract is this one with Buffers for header strings; its options take the request as is
+  return CandidateClient.takes(origin) ? new CandidateClient(origin, s, pool) : pool as unknown as CandidateDispatcher
 }

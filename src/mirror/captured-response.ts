@@ -57,7 +57,7 @@ export class CapturedResponse {
    * request was a HEAD; or a 204 or 304: see bodiless()). The same on the main thread and in the
    * I/O thread.
    */
-  takeHeaders (status: number, raw: Buffer[], head = false): void {
+  takeHeaders (status: number, raw: ReadonlyArray<Buffer | string>, head = false): void {
     this.status = status
     let length = -1
     for (let i = 0; i < raw.length; i += 2) {

@@ -1,7 +1,6 @@
 /* Asynchronous mirroring to the candidate: decide, copy, dispatch alongside the primary, capture both answers, never touch the user's. */
 import { type IncomingMessage } from 'node:http'
 import { type Readable } from 'node:stream'
-import { type Pool } from 'undici'
 import { type FrozenConfig } from '../config/index.ts'
 import { DeadlineList } from '../deadlines.ts'
 import { CircuitBreaker } from './breaker.ts'
@@ -10,7 +9,8 @@ import { SHUTDOWN } from './errors.ts'
 import { cookieValue, randomPick, stickyPick } from './sampler.ts'
 import { CaptureBudget } from './capture-budget.ts'
 import { MirrorPair } from './captured-response.ts'
-import { candidatePool } from './candidate-pool.ts'
+import { candidateDispatcher } from './candidate-pool.ts'
+import { type CandidateDispatcher } from './candidate-client.ts'
 import { type CandidateErrorReason, type CandidatePoolSettings, type FetchSpec, type MirrorDecision, type MirrorObserver, type MirrorRoute } from './types.ts'
 import { MirrorJob } from './mirror-job.ts'
 import { SecondaryExchange } from './secondary.ts'
@@ -58,7 +58,7 @@ function failureDetail (job: MirrorJob, reason: CandidateErrorReason): string {
  * and keeps every cap: in-flight mirrors, deadline, response size, breaker, event-loop lag.
  */
 export class MirrorController {
-  readonly pool: Pool
+  readonly pool: CandidateDispatcher
   readonly observer: MirrorObserver
   readonly timeoutMs: number
   /** one deadline (candidate.timeoutMs) for each whole candidate and noise-baseline exchange */
@@ -72,7 +72,7 @@ export class MirrorController {
   #methods: ReadonlySet<string>
   #drop: ReadonlySet<string>
   #set: ReadonlyArray<[string, string]>
-  #noisePool: Pool | null
+  #noisePool: CandidateDispatcher | null
   #noisePercent: number
   /** noise baselines taken so far per route during its warm-up (routes are bounded by the config) */
   #warm: Map<string, number>
@@ -100,7 +100,7 @@ export class MirrorController {
     this.timeoutMs = candidate.timeoutMs
     this.deadlines = new DeadlineList(candidate.timeoutMs)
     this.#poolSettings = { connections: candidate.connections, connectTimeoutMs: Math.min(candidate.timeoutMs, 10_000), maxHeaderSize: config.proxy.maxHeaderBytes + 4096 }
-    this.pool = candidatePool(candidate.url as string, this.#poolSettings)
+    this.pool = candidateDispatcher(candidate.url as string, this.#poolSettings)
     this.breaker = new CircuitBreaker(candidate.breaker.failures, candidate.breaker.cooldownMs)
     this.lag = new LagMonitor(config.mirror.maxEventLoopLagMs)
     this.budget = budget ?? new CaptureBudget(config.mirror.maxCaptureBytes)
@@ -109,7 +109,7 @@ export class MirrorController {
     this.#warm = new Map()
     this.#baselinesOut = new Map()
     this.#warmUp = noiseWarmUp(config.noise.halfLife, config.noise.minObservations)
-    this.#noisePool = config.noise.percent > 0 ? candidatePool(config.noise.secondary ?? config.primary.url, { ...this.#poolSettings, connections: 8 }) : null
+    this.#noisePool = config.noise.percent > 0 ? candidateDispatcher(config.noise.secondary ?? config.primary.url, { ...this.#poolSettings, connections: 8 }) : null
     this.#methods = new Set(config.mirror.methods)
     this.#drop = new Set(candidate.dropHeaders.map((h) => h.toLowerCase()))
     this.#set = Object.entries(candidate.setHeaders).map(([k, v]) => [k.toLowerCase(), v])

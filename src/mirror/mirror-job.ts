@@ -84,7 +84,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     this.controller.deadlines.add(this, this.startedAt)
     try {
       if (!this.large || !this.offload()) {
-        this.controller.pool.dispatch({ path: this.path, method: this.method as Dispatcher.HttpMethod, headers: this.headers, body: this.body }, this)
+        this.controller.pool.dispatch({ path: this.path, method: this.method, headers: this.headers, body: this.body }, this)
       }
     } catch {
       this.finishCandidate('other')
@@ -203,7 +203,7 @@ export class MirrorJob extends WithDeadline implements Dispatcher.DispatchHandle
     if (this.abortReason !== null) abort(this.abortReason)
   }
 
-  onHeaders (status: number, raw: Buffer[]): boolean {
+  onHeaders (status: number, raw: ReadonlyArray<Buffer | string>): boolean {
     if (status < 100 || status > 599) {
       this.cancel(INVALID_STATUS)
       return false

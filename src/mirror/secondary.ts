@@ -6,6 +6,7 @@ import { WithDeadline } from '../deadlines.ts'
 import { candidateErrorReason, DEADLINE, TOO_LARGE } from './errors.ts'
 import { CapturedResponse } from './captured-response.ts'
 import { type MirrorJob } from './mirror-job.ts'
+import { type CandidateDispatcher } from './candidate-client.ts'
 
 /**
  * A second call to the primary (or to noise.secondary) for a share of mirrored safe requests:
@@ -14,14 +15,14 @@ import { type MirrorJob } from './mirror-job.ts'
  */
 export class SecondaryExchange extends WithDeadline implements Dispatcher.DispatchHandler {
   job: MirrorJob
-  pool: Dispatcher
+  pool: CandidateDispatcher
   headers: string[]
   response: CapturedResponse
   done: boolean
   startedAt: number
   abort: ((err?: Error) => void) | null
 
-  constructor (job: MirrorJob, pool: Dispatcher, headers: string[]) {
+  constructor (job: MirrorJob, pool: CandidateDispatcher, headers: string[]) {
     super()
     this.job = job
     this.pool = pool
@@ -35,7 +36,7 @@ export class SecondaryExchange extends WithDeadline implements Dispatcher.Dispat
   dispatch (): void {
     this.startedAt = performance.now()
     this.job.controller.deadlines.add(this, this.startedAt)
-    this.pool.dispatch({ path: this.job.path, method: this.job.method as Dispatcher.HttpMethod, headers: this.headers }, this)
+    this.pool.dispatch({ path: this.job.path, method: this.job.method, headers: this.headers }, this)
   }
 
   onConnect (abort: (err?: Error) => void): void {
@@ -43,7 +44,7 @@ export class SecondaryExchange extends WithDeadline implements Dispatcher.Dispat
     if (this.done) abort(DEADLINE)
   }
 
-  onHeaders (status: number, raw: Buffer[]): boolean {
+  onHeaders (status: number, raw: ReadonlyArray<Buffer | string>): boolean {
     if (status < 200) return true
     this.response.takeHeaders(status, raw, this.job.method === 'HEAD')
     return true

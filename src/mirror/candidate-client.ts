@@ -1,0 +1,484 @@
+/*
+ * The candidate's HTTP/1.1 client for bodiless requests (issue 16): keep-alive sockets of
+ * node:net, the request head written as one string, the answer parsed here. undici's dispatch
+ * (request object, header validation, its wasm parser and its queue) was a fifth of a mirrored
+ * exchange's CPU; the candidate's requests need none of it: they are built by paritygate from
+ * headers Node's parser has already checked, and their answers are captured whole.
+ *
+ * Requests with a body, and an https candidate, still go to the undici pool it falls back on, as
+ * does a request whose head would carry CR or LF (undici refuses it, as before). The handler is
+ * the undici dispatch-handler contract the mirror's jobs implement (onConnect, onHeaders, onData,
+ * onComplete, onError), with the header names and values as latin1 strings instead of Buffers.
+ *
+ * What an answer may be (RFC 9112): 1xx interim answers are passed over (101 is refused: nothing
+ * was asked to upgrade); HEAD, 204 and 304 have no body whatever Content-Length says; otherwise
+ * chunked, Content-Length or, without either, until the connection closes. A malformed status
+ * line, header, length or chunk is a parse error (the connection is closed); headers beyond
+ * maxHeaderSize an overflow; a connection closed before the answer's end a reset.
+ */
+import { connect, type Socket } from 'node:net'
+import { type Dispatcher } from 'undici'
+import { type CandidatePoolSettings } from './types.ts'
+
+/** The part of undici's dispatch handler the mirror's jobs implement. */
+export interface CandidateHandler {
+  onConnect (abort: (err?: Error) => void): void
+  onHeaders (status: number, headers: Array<Buffer | string>, resume: () => void, statusText: string): boolean
+  onData (chunk: Buffer): boolean
+  onComplete (trailers: string[] | null): void
+  onError (err: Error): void
+}
+
+export interface CandidateRequest {
+  path: string
+  method: string
+  headers: string[]
+  body?: unknown
+}
+
+/** What the mirror dispatches candidate and noise-baseline requests on: this client or an undici pool. */
+export interface CandidateDispatcher {
+  dispatch (req: CandidateRequest, handler: CandidateHandler): boolean
+  close (): Promise<void>
+  destroy (): Promise<void>
+}
+
+/** An error with the code undici would give for the same fault (mirror/errors.ts maps codes to reasons). */
+export class ClientError extends Error {
+  code: string
+  constructor (code: string, message: string) {
+    super(message)
+    this.name = 'CandidateClientError'
+    this.code = code
+  }
+}
+
+const CRLF2 = Buffer.from('\r\n\r\n')
+/** Idle connections older than this are closed (undici's keepAliveTimeout for this pool). */
+const KEEP_ALIVE_MS = 4_000
+/** The longest chunk-size line taken (size, extensions and CRLF). */
+const MAX_CHUNK_LINE = 1024
+const resumeNothing = (): void => {}
+
+const enum Read { Head, Length, Chunked, UntilClose }
+const enum Chunk { Size, Data, DataEnd, Trailers }
+
+/** One keep-alive connection and the exchange on it, if any. */
+class Connection {
+  client: CandidateClient
+  socket: Socket
+  handler: CandidateHandler | null
+  method: string
+  state: Read
+  /** the head read so far (state Head), or a partial chunk-size or trailer line */
+  pending: Buffer | null
+  /** body bytes still expected (Length), or of the current chunk (Chunked) */
+  remaining: number
+  chunk: Chunk
+  keepAlive: boolean
+  /** the current request's head is on its way */
+  written: boolean
+  idleSince: number
+  error: Error | null
+  closed: boolean
+
+  constructor (client: CandidateClient) {
+    this.client = client
+    this.handler = null
+    this.method = ''
+    this.state = Read.Head
+    this.pending = null
+    this.remaining = 0
+    this.chunk = Chunk.Size
+    this.keepAlive = true
+    this.written = false
+    this.idleSince = 0
+    this.error = null
+    this.closed = false
+    const socket = this.socket = connect(client.port, client.hostname)
+    socket.setNoDelay(true)
+    socket.setTimeout(client.settings.connectTimeoutMs, () => {
+      this.fail(new ClientError('UND_ERR_CONNECT_TIMEOUT', `connect timed out after ${client.settings.connectTimeoutMs} ms`))
+    })
+    socket.once('connect', () => socket.setTimeout(0))
+    socket.on('data', (chunk: Buffer) => this.read(chunk))
+    socket.on('error', (err) => { this.error ??= err })
+    socket.on('close', () => this.gone())
+  }
+
+  send (req: CandidateRequest, head: string, handler: CandidateHandler): void {
+    this.handler = handler
+    this.method = req.method
+    this.state = Read.Head
+    this.pending = null
+    this.written = false
+    handler.onConnect(this.abort)
+    if (this.handler !== handler) return
+    this.written = true
+    this.socket.write(head, 'latin1')
+  }
+
+  /**
+   * The handler's way to cut its exchange short: the connection goes with it once the request
+   * was written (its answer may still come); before that, it serves the next request.
+   */
+  abort = (err?: Error): void => {
+    const h = this.handler
+    if (h === null) return
+    this.handler = null
+    if (this.written) this.socket.destroy()
+    h.onError(err ?? new ClientError('UND_ERR_ABORTED', 'request aborted'))
+    if (!this.written && !this.closed) this.client.release(this)
+  }
+
+  /** Ends the exchange on a fault of the connection or of the answer: the connection is closed. */
+  fail (err: Error): void {
+    this.error ??= err
+    const h = this.handler
+    this.handler = null
+    this.socket.destroy()
+    h?.onError(err)
+  }
+
+  read (data: Buffer): void {
+    while (data.length > 0) {
+      const h = this.handler
+      if (h === null) {
+        // bytes nobody asked for (after an answer, or on an idle connection): not for the next request
+        this.socket.destroy()
+        return
+      }
+      switch (this.state) {
+        case Read.Head: {
+          const rest = this.readHead(h, data)
+          if (rest === null) return
+          data = rest
+          break
+        }
+        case Read.Length: {
+          const n = Math.min(this.remaining, data.length)
+          this.remaining -= n
+          if (!h.onData(n === data.length ? data : data.subarray(0, n)) || this.handler !== h) return
+          data = data.subarray(n)
+          if (this.remaining === 0) this.complete(h, data.length > 0)
+          break
+        }
+        case Read.Chunked: {
+          const rest = this.readChunked(h, data)
+          if (rest === null) return
+          data = rest
+          break
+        }
+        case Read.UntilClose:
+          if (!h.onData(data)) return
+          return
+      }
+    }
+  }
+
+  /** The answer's head: interim answers passed over; the bytes after the head, or null (need more, or ended). */
+  readHead (h: CandidateHandler, data: Buffer): Buffer | null {
+    let buf = data
+    let from = 0
+    if (this.pending !== null) {
+      from = Math.max(0, this.pending.length - 3)
+      buf = Buffer.concat([this.pending, data])
+      this.pending = null
+    }
+    const end = buf.indexOf(CRLF2, from)
+    const max = this.client.settings.maxHeaderSize
+    if (end === -1 || end > max) {
+      if (buf.length > max) this.fail(new ClientError('UND_ERR_HEADERS_OVERFLOW', 'the answer\'s headers are too large'))
+      else this.pending = buf
+      return null
+    }
+    const text = buf.toString('latin1', 0, end)
+    const rest = buf.subarray(end + 4)
+    const lines = text.split('\r\n')
+    const status = statusOf(lines[0])
+    if (status < 0 || status === 101) {
+      this.fail(new ClientError('HPE_INVALID_STATUS', 'invalid status line'))
+      return null
+    }
+    const headers: string[] = []
+    let length = -1
+    let chunked = false
+    let coded = false
+    let keepAlive = lines[0].charCodeAt(7) === 0x31 // HTTP/1.1 keeps the connection unless told
+    for (let i = 1; i < lines.length; i++) {
+      const line = lines[i]
+      const colon = line.indexOf(':')
+      if (colon <= 0 || !isToken(line, colon)) {
+        this.fail(new ClientError('HPE_INVALID_HEADER_TOKEN', 'invalid header line'))
+        return null
+      }
+      const name = line.slice(0, colon)
+      const value = line.slice(colon + 1).trim()
+      headers.push(name, value)
+      const n = name.length
+      if (n !== 10 && n !== 14 && n !== 17) continue
+      const lower = name.toLowerCase()
+      if (lower === 'content-length') {
+        if (!/^\d{1,15}$/.test(value) || (length !== -1 && length !== Number(value))) {
+          this.fail(new ClientError('HPE_INVALID_CONTENT_LENGTH', 'invalid Content-Length'))
+          return null
+        }
+        length = Number(value)
+      } else if (lower === 'transfer-encoding') {
+        coded = true
+        chunked = /(?:^|,)\s*chunked\s*$/i.test(value)
+      } else if (lower === 'connection') {
+        const v = value.toLowerCase()
+        if (v.includes('close')) keepAlive = false
+        else if (v.includes('keep-alive')) keepAlive = true
+      }
+    }
+    if (status < 200) return rest // interim: the real answer follows
+    if (coded && length !== -1) {
+      // RFC 9112 §6.3: both is a smuggling attempt or a broken server
+      this.fail(new ClientError('HPE_UNEXPECTED_CONTENT_LENGTH', 'Content-Length with Transfer-Encoding'))
+      return null
+    }
+    this.keepAlive = keepAlive
+    if (!h.onHeaders(status, headers, resumeNothing, reasonOf(lines[0])) || this.handler !== h) return null
+    if (this.method === 'HEAD' || status === 204 || status === 304) {
+      this.complete(h, rest.length > 0)
+      return rest
+    }
+    if (chunked) {
+      this.state = Read.Chunked
+      this.chunk = Chunk.Size
+    } else if (coded || length === -1) {
+      this.state = Read.UntilClose
+      this.keepAlive = false
+    } else {
+      this.state = Read.Length
+      this.remaining = length
+      if (length === 0) this.complete(h, rest.length > 0)
+    }
+    return rest
+  }
+
+  /** Chunked body bytes; what follows the answer, or null (need more, or ended). */
+  readChunked (h: CandidateHandler, data: Buffer): Buffer | null {
+    while (data.length > 0) {
+      if (this.chunk === Chunk.Data) {
+        const n = Math.min(this.remaining, data.length)
+        this.remaining -= n
+        if (!h.onData(n === data.length ? data : data.subarray(0, n)) || this.handler !== h) return null
+        data = data.subarray(n)
+        if (this.remaining === 0) this.chunk = Chunk.DataEnd
+        continue
+      }
+      // a line: chunk size, the CRLF after a chunk's data, or a trailer
+      let buf = data
+      if (this.pending !== null) {
+        buf = Buffer.concat([this.pending, data])
+        this.pending = null
+      }
+      const eol = buf.indexOf(0x0a)
+      if (eol === -1) {
+        if (buf.length > MAX_CHUNK_LINE) { this.fail(new ClientError('HPE_CHUNK_EXTENSIONS_OVERFLOW', 'chunk line too long')); return null }
+        this.pending = buf
+        return null
+      }
+      if (eol === 0 || buf[eol - 1] !== 0x0d) { this.fail(new ClientError('HPE_STRICT', 'a chunk line without CRLF')); return null }
+      const line = buf.toString('latin1', 0, eol - 1)
+      data = buf.subarray(eol + 1)
+      if (this.chunk === Chunk.DataEnd) {
+        if (line !== '') { this.fail(new ClientError('HPE_STRICT', 'no CRLF after chunk data')); return null }
+        this.chunk = Chunk.Size
+      } else if (this.chunk === Chunk.Size) {
+        const size = /^([0-9a-fA-F]{1,12})[ \t]*(?:;.*)?$/.exec(line)
+        if (size === null) { this.fail(new ClientError('HPE_INVALID_CHUNK_SIZE', 'invalid chunk size')); return null }
+        this.remaining = parseInt(size[1], 16)
+        this.chunk = this.remaining === 0 ? Chunk.Trailers : Chunk.Data
+      } else if (line === '') {
+        this.complete(h, data.length > 0)
+        return data
+      }
+      // a trailer line: passed over (the comparison looks at headers, not trailers)
+    }
+    return null
+  }
+
+  /**
+   * The answer is whole: the handler hears of it, the connection goes back to the pool, or is
+   * closed when it may not be reused or bytes came after the answer (nobody asked for them; the
+   * next request must not take them for its answer).
+   */
+  complete (h: CandidateHandler, more: boolean): void {
+    this.handler = null
+    this.state = Read.Head
+    this.pending = null
+    if (more) this.keepAlive = false
+    if (!this.keepAlive) this.socket.destroy()
+    h.onComplete(null)
+    if (this.keepAlive && !this.closed) this.client.release(this)
+  }
+
+  /** The socket closed: an answer read until the close is whole; any other exchange on it failed. */
+  gone (): void {
+    if (this.closed) return
+    this.closed = true
+    const h = this.handler
+    if (h !== null && this.state === Read.UntilClose && this.error === null) {
+      this.handler = null
+      h.onComplete(null)
+    } else if (h !== null) {
+      this.handler = null
+      h.onError(this.error ?? new ClientError('UND_ERR_SOCKET', 'other side closed'))
+    }
+    this.client.forget(this)
+  }
+}
+
+/** The status of `HTTP/1.x NNN reason`, or -1. */
+function statusOf (line: string): number {
+  if (line.length < 12 || !line.startsWith('HTTP/1.') || line.charCodeAt(8) !== 0x20 || (line.length > 12 && line.charCodeAt(12) !== 0x20)) return -1
+  const v = line.charCodeAt(7)
+  if (v !== 0x30 && v !== 0x31) return -1
+  let status = 0
+  for (let i = 9; i < 12; i++) {
+    const d = line.charCodeAt(i) - 0x30
+    if (d < 0 || d > 9) return -1
+    status = status * 10 + d
+  }
+  return status >= 100 ? status : -1
+}
+
+function reasonOf (line: string): string {
+  return line.length > 13 ? line.slice(13) : ''
+}
+
+/** Whether line[0, end) is a header name (an RFC 9110 token). */
+function isToken (line: string, end: number): boolean {
+  for (let i = 0; i < end; i++) {
+    const c = line.charCodeAt(i)
+    if (c <= 0x20 || c >= 0x7f || c === 0x3a || c === 0x22 || c === 0x28 || c === 0x29 || c === 0x2c || c === 0x2f ||
+      (c >= 0x3b && c <= 0x40) || (c >= 0x5b && c <= 0x5d) || c === 0x7b || c === 0x7d) return false
+  }
+  return true
+}
+
+/** Whether a string of the request head holds CR or LF (a header injection: undici refuses it). */
+function unsafe (s: string): boolean {
+  return s.includes('\r') || s.includes('\n')
+}
+
+/**
+ * A pool of at most `connections` keep-alive connections to an http origin; requests beyond it
+ * wait in order. `fallback` takes what this client does not (see the file's header).
+ */
+export class CandidateClient implements CandidateDispatcher {
+  readonly settings: CandidatePoolSettings
+  readonly hostname: string
+  readonly port: number
+  readonly host: string
+  readonly fallback: Dispatcher
+  #idle: Connection[]
+  #open: Set<Connection>
+  #waiting: Array<{ req: CandidateRequest, head: string, handler: CandidateHandler }>
+  #sweep: NodeJS.Timeout
+  #closed: boolean
+  /** resolves close() once the last connection is gone */
+  #drained: (() => void) | null
+
+  constructor (origin: string, settings: CandidatePoolSettings, fallback: Dispatcher) {
+    const url = new URL(origin)
+    this.settings = settings
+    this.hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname
+    this.port = Number(url.port === '' ? 80 : url.port)
+    this.host = url.host
+    this.fallback = fallback
+    this.#idle = []
+    this.#open = new Set()
+    this.#waiting = []
+    this.#closed = false
+    this.#drained = null
+    this.#sweep = setInterval(() => this.#closeIdle(), 1_000).unref()
+  }
+
+  /** Whether this client takes an origin (plain http); https goes to the fallback pool whole. */
+  static takes (origin: string): boolean {
+    return new URL(origin).protocol === 'http:'
+  }
+
+  dispatch (req: CandidateRequest, handler: CandidateHandler): boolean {
+    const head = req.body == null && !this.#closed ? this.#head(req) : null
+    if (head === null) return this.fallback.dispatch(req as Dispatcher.DispatchOptions, handler as unknown as Dispatcher.DispatchHandler)
+    const idle = this.#idle.pop()
+    if (idle !== undefined) idle.send(req, head, handler)
+    else if (this.#open.size < this.settings.connections) this.#connect().send(req, head, handler)
+    // onConnect when it is sent, as undici does: until then its caller ends it without us
+    else this.#waiting.push({ req, head, handler })
+    return true
+  }
+
+  /** The request head, or null when a string in it carries CR or LF. */
+  #head (req: CandidateRequest): string | null {
+    if (unsafe(req.path) || unsafe(req.method)) return null
+    let head = `${req.method} ${req.path} HTTP/1.1\r\n`
+    let host = false
+    const h = req.headers
+    for (let i = 0; i < h.length; i += 2) {
+      const name = h[i]
+      const value = h[i + 1]
+      if (unsafe(name) || unsafe(value)) return null
+      if (name.length === 4 && name.toLowerCase() === 'host') host = true
+      head += `${name}: ${value}\r\n`
+    }
+    if (!host) head += `host: ${this.host}\r\n`
+    return head + 'connection: keep-alive\r\n\r\n'
+  }
+
+  #connect (): Connection {
+    const c = new Connection(this)
+    this.#open.add(c)
+    return c
+  }
+
+  /** A connection is free again: the next waiting request, or the idle list. */
+  release (c: Connection): void {
+    const next = this.#waiting.shift()
+    if (next !== undefined) { c.send(next.req, next.head, next.handler); return }
+    if (this.#closed) { c.socket.destroy(); return }
+    c.idleSince = performance.now()
+    this.#idle.push(c)
+  }
+
+  /** A connection closed: off the lists; a waiting request gets a new one. */
+  forget (c: Connection): void {
+    this.#open.delete(c)
+    const at = this.#idle.indexOf(c)
+    if (at !== -1) this.#idle.splice(at, 1)
+    // a request waiting for a connection gets a new one (also while closing: it was accepted)
+    const next = this.#waiting.shift()
+    if (next !== undefined) this.#connect().send(next.req, next.head, next.handler)
+    if (this.#open.size === 0) this.#drained?.()
+  }
+
+  #closeIdle (): void {
+    const before = performance.now() - KEEP_ALIVE_MS
+    for (const c of [...this.#idle]) if (c.idleSince < before) c.socket.destroy()
+  }
+
+  /** Closes gracefully: exchanges in progress and waiting finish, idle connections close, nothing new is sent here. */
+  async close (): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#sweep)
+    for (const c of this.#idle.splice(0)) c.socket.destroy()
+    if (this.#open.size > 0) await new Promise<void>((resolve) => { this.#drained = resolve })
+    await this.fallback.close()
+  }
+
+  /** Closes at once: every exchange in progress ends with an error. */
+  async destroy (): Promise<void> {
+    this.#closed = true
+    clearInterval(this.#sweep)
+    for (const w of this.#waiting.splice(0)) w.handler.onError(new ClientError('UND_ERR_DESTROYED', 'the pool was destroyed'))
+    for (const c of [...this.#open]) c.fail(new ClientError('UND_ERR_DESTROYED', 'the pool was destroyed'))
+    this.#drained?.()
+    await this.fallback.destroy()
+  }
+}
