@@ -6,7 +6,8 @@
  * headers Node's parser has already checked, and their answers are captured whole.
  *
  * Requests with a body, and an https candidate, still go to the undici pool it falls back on, as
- * does a request whose head would carry CR or LF (undici refuses it, as before). The handler is
+ * does a request whose head would carry CR or LF (undici refuses it, as before) or whose target
+ * is not a path (absolute-form: undici's rules apply). The handler is
  * the undici dispatch-handler contract the mirror's jobs implement (onConnect, onHeaders, onData,
  * onComplete, onError), with the header names and values as latin1 strings instead of Buffers.
  *
@@ -158,7 +159,7 @@ class Connection {
         case Read.Length: {
           const n = Math.min(this.remaining, data.length)
           this.remaining -= n
-          if (!h.onData(n === data.length ? data : data.subarray(0, n)) || this.handler !== h) return
+          if (!this.deliver(h, n === data.length ? data : data.subarray(0, n))) return
           data = data.subarray(n)
           if (this.remaining === 0) this.complete(h, data.length > 0)
           break
@@ -170,10 +171,20 @@ class Connection {
           break
         }
         case Read.UntilClose:
-          if (!h.onData(data)) return
+          this.deliver(h, data)
           return
       }
     }
+  }
+
+  /**
+   * Body bytes to the handler; false when the exchange ended there. A handler that stops reading
+   * without aborting (the mirror's never do) ends it all the same: this client does not pause.
+   */
+  deliver (h: CandidateHandler, chunk: Buffer): boolean {
+    if (h.onData(chunk)) return this.handler === h
+    if (this.handler === h) this.abort(new ClientError('UND_ERR_ABORTED', 'the handler stopped reading'))
+    return false
   }
 
   /** The answer's head: interim answers passed over; the bytes after the head, or null (need more, or ended). */
@@ -265,7 +276,7 @@ class Connection {
       if (this.chunk === Chunk.Data) {
         const n = Math.min(this.remaining, data.length)
         this.remaining -= n
-        if (!h.onData(n === data.length ? data : data.subarray(0, n)) || this.handler !== h) return null
+        if (!this.deliver(h, n === data.length ? data : data.subarray(0, n))) return null
         data = data.subarray(n)
         if (this.remaining === 0) this.chunk = Chunk.DataEnd
         continue
@@ -417,7 +428,8 @@ export class CandidateClient implements CandidateDispatcher {
 
   /** The request head, or null when a string in it carries CR or LF. */
   #head (req: CandidateRequest): string | null {
-    if (unsafe(req.path) || unsafe(req.method)) return null
+    // undici takes absolute-form targets (and refuses others): paths of ours start with a slash
+    if (req.path.charCodeAt(0) !== 0x2f || unsafe(req.path) || unsafe(req.method)) return null
     let head = `${req.method} ${req.path} HTTP/1.1\r\n`
     let host = false
     const h = req.headers

@@ -58,7 +58,9 @@ async function scripted (t: TestContext, answer: (socket: Socket, head: string, 
       buf += chunk.toString('latin1')
       for (let end = buf.indexOf('\r\n\r\n'); end !== -1; end = buf.indexOf('\r\n\r\n')) {
         const head = buf.slice(0, end)
-        buf = buf.slice(end + 4)
+        const length = Number(/\r\ncontent-length: *(\d+)/i.exec(head)?.[1] ?? 0)
+        if (buf.length < end + 4 + length) return // the body is still coming
+        buf = buf.slice(end + 4 + length)
         heads.push(head)
         answer(socket, head, heads.length - 1)
       }
@@ -235,6 +237,12 @@ test('aborts: at connect, in the body, and while waiting for a connection', asyn
   c.dispatch({ path: '/a', method: 'GET', headers: [] }, mid)
   await mid.done
   deepStrictEqual(mid.events, ['connect', 'headers 200', 'error'])
+  // a handler that stops reading without aborting ends its exchange the same way
+  const stop = new Recorder()
+  stop.onDataResult = false
+  c.dispatch({ path: '/a', method: 'GET', headers: [] }, stop)
+  await stop.done
+  deepStrictEqual(stop.events, ['connect', 'headers 200', 'error'])
   // one connection: a request waits for it, and hears onConnect only when it is sent (as undici's do);
   // aborting it there leaves the connection to the next one
   const first = new Recorder()
@@ -250,8 +258,8 @@ test('aborts: at connect, in the body, and while waiting for a connection', asyn
   deepStrictEqual(waiting.events, ['connect', 'error'])
   deepStrictEqual(third.events, ['connect', 'headers 200', 'complete'])
   strictEqual(third.body, 'x'.repeat(10))
-  strictEqual(up.heads.filter((h) => h.startsWith('GET /a ')).length, 2, 'the requests aborted before they were sent never reached the upstream')
-  strictEqual(up.connections(), 2, 'only the abort in the body closed a connection')
+  strictEqual(up.heads.filter((h) => h.startsWith('GET /a ')).length, 3, 'the requests aborted before they were sent never reached the upstream')
+  strictEqual(up.connections(), 3, 'only the aborts in the body closed a connection')
 })
 
 test('a connection the upstream closed while idle is replaced', async (t) => {
@@ -279,6 +287,12 @@ test('leaves requests with a body, and heads with CR or LF, to undici', async (t
   if (!threw) await injected.done
   ok(threw || injected.error !== null, 'undici refuses the header')
   ok(!up.heads.some((h) => /x-injected/i.test(h)), 'nothing injected reached the upstream')
+  // an absolute-form target is undici's to judge too (it sends it as it is)
+  const absolute = new Recorder()
+  client(t, up.url).dispatch({ path: `${up.url}/abs`, method: 'GET', headers: [] }, absolute)
+  await absolute.done
+  strictEqual(absolute.status, 200)
+  ok(up.heads.some((h) => h.startsWith(`GET ${up.url}/abs HTTP/1.1`) && /\r\nhost: /.test(h)), up.heads.join('|'))
 })
 
 test('close waits for exchanges in progress; destroy ends them with an error', async (t) => {
