@@ -57,6 +57,12 @@ export class ClientError extends Error {
 const CRLF2 = Buffer.from('\r\n\r\n')
 /** Idle connections older than this are closed (undici's keepAliveTimeout for this pool). */
 const KEEP_ALIVE_MS = 4_000
+/**
+ * Taken off a server's `Keep-Alive: timeout=N` before trusting it (as undici's
+ * keepAliveTimeoutThreshold): a connection the server is about to close must not carry a request,
+ * or the candidate is charged a `reset` that was nobody's fault.
+ */
+const KEEP_ALIVE_MARGIN_MS = 1_000
 /** The longest chunk-size line taken (size, extensions and CRLF). */
 const MAX_CHUNK_LINE = 1024
 const resumeNothing = (): void => {}
@@ -77,6 +83,8 @@ class Connection {
   remaining: number
   chunk: Chunk
   keepAlive: boolean
+  /** how long this connection may stay idle and still be reused (the server's hint, less a margin) */
+  keepAliveMs: number
   /** the current request's head is on its way */
   written: boolean
   idleSince: number
@@ -92,6 +100,7 @@ class Connection {
     this.remaining = 0
     this.chunk = Chunk.Size
     this.keepAlive = true
+    this.keepAliveMs = KEEP_ALIVE_MS
     this.written = false
     this.idleSince = 0
     this.error = null
@@ -227,7 +236,7 @@ class Connection {
       const value = line.slice(colon + 1).trim()
       headers.push(name, value)
       const n = name.length
-      if (n !== 10 && n !== 14 && n !== 17) continue
+      if (n !== 10 && n !== 14 && n !== 17) continue // connection, keep-alive; content-length; transfer-encoding
       const lower = name.toLowerCase()
       if (lower === 'content-length') {
         if (!/^\d{1,15}$/.test(value) || (length !== -1 && length !== Number(value))) {
@@ -242,6 +251,9 @@ class Connection {
         const v = value.toLowerCase()
         if (v.includes('close')) keepAlive = false
         else if (v.includes('keep-alive')) keepAlive = true
+      } else if (lower === 'keep-alive') {
+        const hint = /(?:^|[,;\s])timeout\s*=\s*(\d+)/i.exec(value)
+        if (hint !== null) this.keepAliveMs = Math.min(KEEP_ALIVE_MS, Number(hint[1]) * 1000 - KEEP_ALIVE_MARGIN_MS)
       }
     }
     if (status < 200) return rest // interim: the real answer follows
@@ -418,7 +430,7 @@ export class CandidateClient implements CandidateDispatcher {
   dispatch (req: CandidateRequest, handler: CandidateHandler): boolean {
     const head = req.body == null && !this.#closed ? this.#head(req) : null
     if (head === null) return this.fallback.dispatch(req as Dispatcher.DispatchOptions, handler as unknown as Dispatcher.DispatchHandler)
-    const idle = this.#idle.pop()
+    const idle = this.#reusable()
     if (idle !== undefined) idle.send(req, head, handler)
     else if (this.#open.size < this.settings.connections) this.#connect().send(req, head, handler)
     // onConnect when it is sent, as undici does: until then its caller ends it without us
@@ -442,6 +454,15 @@ export class CandidateClient implements CandidateDispatcher {
     }
     if (!host) head += `host: ${this.host}\r\n`
     return head + 'connection: keep-alive\r\n\r\n'
+  }
+
+  /** The most recently freed idle connection still young enough to reuse; older ones are closed on the way. */
+  #reusable (): Connection | undefined {
+    for (;;) {
+      const c = this.#idle.pop()
+      if (c === undefined || performance.now() - c.idleSince < c.keepAliveMs) return c
+      c.socket.destroy()
+    }
   }
 
   #connect (): Connection {
@@ -471,8 +492,8 @@ export class CandidateClient implements CandidateDispatcher {
   }
 
   #closeIdle (): void {
-    const before = performance.now() - KEEP_ALIVE_MS
-    for (const c of [...this.#idle]) if (c.idleSince < before) c.socket.destroy()
+    const now = performance.now()
+    for (const c of [...this.#idle]) if (now - c.idleSince >= c.keepAliveMs) c.socket.destroy()
   }
 
   /** Closes gracefully: exchanges in progress and waiting finish, idle connections close, nothing new is sent here. */

@@ -2,12 +2,14 @@
  * The candidate's HTTP/1.1 client (src/mirror/candidate-client.ts) against upstreams that write
  * raw bytes: keep-alive reuse, answers split across reads, chunked bodies, interim answers,
  * bodiless answers, bodies read until close, every malformed answer it must refuse, aborts,
- * the wait for a connection, close and destroy, and what it leaves to undici.
+ * the wait for a connection, close and destroy, the server's keep-alive hint, and what it leaves to
+ * undici.
  */
 import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
-import { type Socket } from 'node:net'
-import { setTimeout as sleep } from 'node:timers/promises'
+import { createServer } from 'node:http'
+import { type AddressInfo, type Socket } from 'node:net'
 import { test, type TestContext } from 'node:test'
+import { setTimeout as sleep } from 'node:timers/promises'
 import { Pool } from 'undici'
 import { CandidateClient, type CandidateHandler } from '../../src/mirror/candidate-client.ts'
 import { candidateErrorReason } from '../../src/mirror/errors.ts'
@@ -310,4 +312,23 @@ test('close waits for exchanges in progress; destroy ends them with an error', a
   await d.destroy()
   await s.done
   deepStrictEqual(s.events, ['connect', 'error'])
+})
+
+test('a connection is not reused past the server\'s Keep-Alive hint (less a second): no reset charged to the candidate', async (t) => {
+  // Node closes idle connections after keepAliveTimeout and says so: `Keep-Alive: timeout=2`.
+  const server = createServer((_req, res) => res.writeHead(200, { 'content-type': 'application/json' }).end('{}'))
+  server.keepAliveTimeout = 2_000
+  let connections = 0
+  server.on('connection', () => { connections++ })
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve))
+  t.after(() => { server.closeAllConnections(); server.close() })
+  const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`
+  const c = client(t, url)
+  strictEqual((await get(c)).status, 200)
+  strictEqual((await get(c)).status, 200)
+  strictEqual(connections, 1, 'reused while young')
+  await sleep(1_200) // past 2 s − 1 s, before the server's own close
+  const late = await get(c)
+  deepStrictEqual(late.events, ['connect', 'headers 200', 'complete'])
+  strictEqual(connections, 2, 'a new connection rather than one about to close')
 })
