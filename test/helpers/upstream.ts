@@ -66,3 +66,21 @@ export async function createRecordingUpstream (t: TestContext, respond?: (req: R
   }, options)
   return { url, received }
 }
+
+/**
+ * Listens on a port that was given up a moment ago (an upstream brought back at the same address).
+ * While it was free, an outgoing connection on this machine may have taken it as its own ephemeral
+ * port for a moment (even a mirror connecting to it: TCP's self-connect): EADDRINUSE is retried.
+ */
+export async function listenAgain (server: NetServer, port: number): Promise<void> {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      server.listen(port, '127.0.0.1')
+      await once(server, 'listening')
+      return
+    } catch (err) {
+      if ((err as { code?: string }).code !== 'EADDRINUSE' || attempt === 40) throw err
+      await new Promise((resolve) => setTimeout(resolve, 50))
+    }
+  }
+}

@@ -7,7 +7,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { CircuitBreaker, type BreakerEvent } from '../../src/mirror/breaker.ts'
 import { startProxy } from '../helpers/proxy.ts'
-import { createRecordingUpstream } from '../helpers/upstream.ts'
+import { createRecordingUpstream, listenAgain } from '../helpers/upstream.ts'
 import { eventually } from './helpers.ts'
 
 test('the breaker should report each open and close with the outage start and the last failure', () => {
@@ -62,8 +62,7 @@ test('a candidate that is down should be logged at warn once (with the reason), 
 
   // Back: the next probe succeeds, the breaker closes, and that is said once.
   const candidate = createServer((_req, res) => res.end('{}'))
-  candidate.listen(port, '127.0.0.1')
-  await once(candidate, 'listening')
+  await listenAgain(candidate, port)
   t.after(() => new Promise((resolve) => candidate.close(resolve)))
   ok(await eventually(async () => {
     await (await request(`${proxy.url}/items/x`)).body.dump()

@@ -11,7 +11,7 @@ import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
 import { validateConfig } from '../../src/config/index.ts'
 import { startProxy, type StartedProxy } from '../helpers/proxy.ts'
-import { createTcpUpstream, createUpstream } from '../helpers/upstream.ts'
+import { createTcpUpstream, createUpstream, listenAgain } from '../helpers/upstream.ts'
 import { eventually } from './helpers.ts'
 
 const ROUTES = [{ name: 'upload', match: 'POST /upload', mirror: { methods: ['POST'] } }]
@@ -121,8 +121,7 @@ async function faultyCandidate (t: TestContext) {
     },
     up: async () => {
       const s = server as unknown as Server
-      s.listen(port, '127.0.0.1')
-      await once(s, 'listening')
+      await listenAgain(s, port)
       strictEqual((s.address() as AddressInfo).port, port)
     }
   }
