@@ -68,9 +68,6 @@ const MAX_CHUNK_LINE = 1024
 const resumeNothing = (): void => {}
 
 const enum Read { Head, Length, Chunked, UntilClose }
-
-/** Safe methods (RFC 9110 §9.2.1): sent again once when a reused connection closes before any byte of the answer. */
-const RETRIED = new Set(['GET', 'HEAD', 'OPTIONS'])
 const enum Chunk { Size, Data, DataEnd, Trailers }
 
 /** One keep-alive connection and the exchange on it, if any. */
@@ -86,13 +83,6 @@ class Connection {
   remaining: number
   chunk: Chunk
   keepAlive: boolean
-  /** answers completed on this connection (a reused one may have been closed by the server while idle) */
-  served: number
-  /** some byte of the current answer has come */
-  received: boolean
-  /** the current request and its head, to send again (see {@link RETRIED}) */
-  req: CandidateRequest | null
-  head: string
   /** how long this connection may stay idle and still be reused (the server's hint, less a margin) */
   keepAliveMs: number
   /** the current request's head is on its way */
@@ -110,10 +100,6 @@ class Connection {
     this.remaining = 0
     this.chunk = Chunk.Size
     this.keepAlive = true
-    this.served = 0
-    this.received = false
-    this.req = null
-    this.head = ''
     this.keepAliveMs = KEEP_ALIVE_MS
     this.written = false
     this.idleSince = 0
@@ -133,12 +119,9 @@ class Connection {
   send (req: CandidateRequest, head: string, handler: CandidateHandler): void {
     this.handler = handler
     this.method = req.method
-    this.req = req
-    this.head = head
     this.state = Read.Head
     this.pending = null
     this.written = false
-    this.received = false
     handler.onConnect(this.abort)
     if (this.handler !== handler) return
     this.written = true
@@ -168,7 +151,6 @@ class Connection {
   }
 
   read (data: Buffer): void {
-    this.received = true
     while (data.length > 0) {
       const h = this.handler
       if (h === null) {
@@ -350,8 +332,6 @@ class Connection {
    */
   complete (h: CandidateHandler, more: boolean): void {
     this.handler = null
-    this.req = null
-    this.served++
     this.state = Read.Head
     this.pending = null
     if (more) this.keepAlive = false
@@ -360,20 +340,12 @@ class Connection {
     if (this.keepAlive && !this.closed) this.client.release(this)
   }
 
-  /**
-   * The socket closed: an answer read until the close is whole; a safe request on a reused
-   * connection that got no byte of its answer goes out once more on a new connection (the server
-   * closed it while idle, as the request crossed: nobody's fault, not the candidate's error, as
-   * RFC 9112 §9.3.1 allows); any other exchange on it failed.
-   */
+  /** The socket closed: an answer read until the close is whole; any other exchange on it failed. */
   gone (): void {
     if (this.closed) return
     this.closed = true
     const h = this.handler
-    if (h !== null && !this.received && this.served > 0 && this.req !== null && RETRIED.has(this.method)) {
-      this.handler = null
-      this.client.again(this.req, this.head, h)
-    } else if (h !== null && this.state === Read.UntilClose && this.error === null) {
+    if (h !== null && this.state === Read.UntilClose && this.error === null) {
       this.handler = null
       h.onComplete(null)
     } else if (h !== null) {
@@ -506,11 +478,6 @@ export class CandidateClient implements CandidateDispatcher {
     if (this.#closed) { c.socket.destroy(); return }
     c.idleSince = performance.now()
     this.#idle.push(c)
-  }
-
-  /** Sends a request again, first in line: forget() gives it the connection that closed under it a new one. */
-  again (req: CandidateRequest, head: string, handler: CandidateHandler): void {
-    this.#waiting.unshift({ req, head, handler })
   }
 
   /** A connection closed: off the lists; a waiting request gets a new one. */
