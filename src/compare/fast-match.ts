@@ -9,7 +9,7 @@
  *   `content-type`, whose media types may be spelled differently (compare.ts compares media types only);
  * - both bodies JSON (`application/json` or `*\/*+json`) read as UTF-8, with no content-coding (a
  *   `chunked` transfer-coding only), within `maxBodyBytes`;
- * - both bodies valid UTF-8 and valid JSON without a byte order mark (json-tape.ts's reader is a strict
+ * - both bodies valid UTF-8 and valid JSON without a byte order mark (json-tape-read.ts's reader is a strict
  *   RFC 8259 grammar check, the same grammar as canonical.ts's parser);
  * - nothing that canonical.ts treats differently: no duplicate key (canonical.ts calls the body
  *   invalid), no `\uD800`–`\uDFFF` escape outside a high-low pair (a lone surrogate is invalid there),
@@ -22,7 +22,7 @@
  *   the same equality as canonical.ts's normalizeNumber. Strings compare decoded, as the canonical
  *   form re-escapes them. Equal canonical texts are a match whatever the route's rules say (compare.ts
  *   answers before any rule is applied), so the rules only limit size and depth here.
- * Nothing is built per value: each body is read once into a tape of typed arrays (json-tape.ts), about
+ * Nothing is built per value: each body is read once into a tape of typed arrays (json-tape-read.ts, json-tape.ts), about
  * three times cheaper than JSON.parse of both.
  */
 import { isUtf8 } from 'node:buffer'
