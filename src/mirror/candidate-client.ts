@@ -102,7 +102,7 @@ export class CandidateClient implements CandidateDispatcher, ConnectionOwner {
   #reusable (): Connection | undefined {
     for (;;) {
       const c = this.#idle.pop()
-      if (c === undefined || performance.now() - c.idleSince < c.keepAliveMs) return c
+      if (c === undefined || !c.expired(performance.now())) return c
       c.socket.destroy()
     }
   }
@@ -135,7 +135,7 @@ export class CandidateClient implements CandidateDispatcher, ConnectionOwner {
 
   #closeIdle (): void {
     const now = performance.now()
-    for (const c of [...this.#idle]) if (now - c.idleSince >= c.keepAliveMs) c.socket.destroy()
+    for (const c of [...this.#idle]) if (c.expired(now)) c.socket.destroy()
   }
 
   /** Closes gracefully: exchanges in progress and waiting finish, idle connections close, nothing new is sent here. */

@@ -134,6 +134,11 @@ export class Connection {
     if (!this.written && !this.closed) this.client.release(this)
   }
 
+  /** Idle too long to be reused at `now` (4 s, or the server's Keep-Alive hint less a margin). */
+  expired (now: number): boolean {
+    return now - this.idleSince >= this.keepAliveMs
+  }
+
   /** Ends the exchange on a fault of the connection or of the answer: the connection is closed. */
   fail (err: Error): void {
     this.error ??= err
