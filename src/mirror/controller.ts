@@ -87,6 +87,8 @@ export class MirrorController {
   #shuttingDown: boolean
   /** jobs with every answer in, handed on together from one setImmediate */
   #ready: MirrorJob[]
+  /** jobs begun this turn, their candidate requests sent together from one setImmediate */
+  #outbox: MirrorJob[]
   #offloadFrom: number
   /** routes whose last answer reached #offloadFrom (routes are bounded by the config) */
   #large: Set<string>
@@ -122,6 +124,7 @@ export class MirrorController {
     this.#jobs = new Set()
     this.#shuttingDown = false
     this.#ready = []
+    this.#outbox = []
     this.#offloadFrom = config.mirror.offloadFromBytes
     this.#large = new Set()
   }
@@ -135,6 +138,22 @@ export class MirrorController {
   /** What the I/O thread needs for one candidate exchange. */
   fetchSpec (method: string, path: string, headers: string[]): FetchSpec {
     return { ...this.#poolSettings, origin: this.#candidate.url as string, method, path, headers, maxBytes: this.#candidate.maxResponseBytes }
+  }
+
+  /**
+   * Sends a begun job's candidate request from setImmediate, after this turn's I/O: every primary
+   * request and every answer to a client of the turn is written first, and the turn's candidate
+   * requests go out together (about a tenth less CPU per mirrored exchange, bench/JOURNAL.md, than
+   * one candidate write after each primary write). A job cancelled meanwhile is not sent.
+   */
+  sendLater (job: MirrorJob): void {
+    if (this.#outbox.push(job) === 1) setImmediate(this.#send)
+  }
+
+  #send = (): void => {
+    const jobs = this.#outbox
+    this.#outbox = []
+    for (const job of jobs) job.dispatch()
   }
 
   /** Hands a complete job on from setImmediate: after this turn's I/O, off the live path. */
@@ -307,6 +326,7 @@ export class MirrorController {
   async close (force = false): Promise<void> {
     this.lag.stop()
     if (force) this.shutdown()
+    this.#send() // begun this turn: sent before the pool closes (or passed over, cancelled)
     const noise = this.#noisePool
     await Promise.all([
       this.pool.close().catch(() => this.pool.destroy()),

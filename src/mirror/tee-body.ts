@@ -21,6 +21,9 @@ export function teeBody (req: IncomingMessage, job: MirrorJob, maxBodyBytes: num
     undecided = false
     job.controller.observer.decision(job.route, decision)
   }
+  // Called off before its request is sent (sendLater), the copy is destroyed with the reason and nobody
+  // reads it yet: its error must not be an uncaught one. Once sent, the candidate's request hears it too.
+  mirror.on('error', () => {})
   job.body = mirror
   req.on('data', (chunk: Buffer) => {
     if (mirror !== null) {

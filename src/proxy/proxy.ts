@@ -71,11 +71,11 @@ function onRequest (this: Server & { state: ProxyState }, req: IncomingMessage, 
       if (started.primaryBody !== null) body = started.primaryBody
     }
   }
-  // The primary first, then the mirror, in the same tick: the candidate never delays the live request.
+  // The primary now; the candidate's request once this turn's I/O is done (sendLater): it never delays a live request.
   const exchange = new PrimaryExchange(state, req, res, requestId, fwd.headers, body, route, job, startedAt)
   if (res.socket === null) trackQueued(req.socket, exchange)
   exchange.dispatch()
-  if (job !== null) job.dispatch()
+  if (job !== null) job.controller.sendLater(job)
 }
 
 /** What the data port's listener is created with (proxy.* in the config; maxConnections already resolved). */
