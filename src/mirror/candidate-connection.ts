@@ -58,6 +58,12 @@ const KEEP_ALIVE_MS = 4_000
 const KEEP_ALIVE_MARGIN_MS = 1_000
 /** The longest chunk-size line taken (size, extensions and CRLF). */
 const MAX_CHUNK_LINE = 1024
+/**
+ * Every candidate connection reads into this one buffer (net's `onread`): no buffer is allocated
+ * per read, as one is for a 'data' event. Each read is parsed whole before the next one lands
+ * (its handler copies the body: CapturedResponse.append); bytes kept across reads are copied.
+ */
+const READ_BUFFER = Buffer.allocUnsafeSlow(64 * 1024)
 const resumeNothing = (): void => {}
 
 const enum Read { Head, Length, Chunked, UntilClose }
@@ -98,13 +104,16 @@ export class Connection {
     this.idleSince = 0
     this.error = null
     this.closed = false
-    const socket = this.socket = connect(client.port, client.hostname)
+    const socket = this.socket = connect({
+      port: client.port,
+      host: client.hostname,
+      onread: { buffer: READ_BUFFER, callback: (n: number, buf: Uint8Array) => { this.read((buf as Buffer).subarray(0, n)); return true } }
+    })
     socket.setNoDelay(true)
     socket.setTimeout(client.settings.connectTimeoutMs, () => {
       this.fail(new ClientError('UND_ERR_CONNECT_TIMEOUT', `connect timed out after ${client.settings.connectTimeoutMs} ms`))
     })
     socket.once('connect', () => socket.setTimeout(0))
-    socket.on('data', (chunk: Buffer) => this.read(chunk))
     socket.on('error', (err) => { this.error ??= err })
     socket.on('close', () => this.gone())
   }
@@ -207,7 +216,7 @@ export class Connection {
     const max = this.client.settings.maxHeaderSize
     if (end === -1 || end > max) {
       if (buf.length > max) this.fail(new ClientError('UND_ERR_HEADERS_OVERFLOW', 'the answer\'s headers are too large'))
-      else this.pending = buf
+      else this.pending = buf === data ? Buffer.from(buf) : buf // the read buffer is the next read's
       return null
     }
     const text = buf.toString('latin1', 0, end)
@@ -300,7 +309,7 @@ export class Connection {
       const eol = buf.indexOf(0x0a)
       if (eol === -1) {
         if (buf.length > MAX_CHUNK_LINE) { this.fail(new ClientError('HPE_CHUNK_EXTENSIONS_OVERFLOW', 'chunk line too long')); return null }
-        this.pending = buf
+        this.pending = buf === data ? Buffer.from(buf) : buf // the read buffer is the next read's
         return null
       }
       if (eol === 0 || buf[eol - 1] !== 0x0d) { this.fail(new ClientError('HPE_STRICT', 'a chunk line without CRLF')); return null }
