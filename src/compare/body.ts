@@ -33,13 +33,30 @@ export interface MediaType {
   json: boolean
 }
 
+/** Parsed Content-Type values, by value: a service sends few, and each pair parses two or more. */
+const mediaTypes = new Map<string, MediaType>()
+/** More distinct values than this (a service putting ids in its Content-Type) empties the cache: bounded. */
+const MEDIA_TYPES_MAX = 64
+const NO_MEDIA_TYPE: MediaType = Object.freeze({ type: '', charset: null, json: false })
+
 /**
  * Parse a Content-Type header (RFC 9110 §8.3.1): type/subtype lower-cased, charset lower-cased.
+ * The result is shared (frozen): callers read it.
  * @param header header value; arrays use their first element
  */
 export function parseContentType (header: string | string[] | undefined): MediaType {
   const value = Array.isArray(header) ? header[0] : header
-  if (value === undefined || value === '') return { type: '', charset: null, json: false }
+  if (value === undefined || value === '') return NO_MEDIA_TYPE
+  let media = mediaTypes.get(value)
+  if (media === undefined) {
+    media = Object.freeze(mediaType(value))
+    if (mediaTypes.size >= MEDIA_TYPES_MAX) mediaTypes.clear()
+    mediaTypes.set(value, media)
+  }
+  return media
+}
+
+function mediaType (value: string): MediaType {
   const parts = value.split(';')
   const type = parts[0].trim().toLowerCase()
   let charset: string | null = null

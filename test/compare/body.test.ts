@@ -1,6 +1,6 @@
 /* Unit tests of body decoding (content-codings, caps) and content-type classification. */
 import { test } from 'node:test'
-import { deepStrictEqual, strictEqual } from 'node:assert/strict'
+import { deepStrictEqual, ok, strictEqual } from 'node:assert/strict'
 import { brotliCompressSync, deflateRawSync, deflateSync, gzipSync } from 'node:zlib'
 import { bodyText, charsetName, codingChain, decodeContent, parseContentType, readBody, sha256 } from '../../src/compare/body.ts'
 
@@ -114,4 +114,11 @@ test('charsetName should give the WHATWG name of a label, and mark unknown ones'
   strictEqual(bodyText(readBody({ 'content-type': 'text/plain; charset=latin1' }, Buffer.from([0xe9]))), 'é')
   strictEqual(readBody({ 'content-type': 'application/json' }, Buffer.from('{}')).charset, 'utf-8')
   strictEqual(readBody({ 'content-type': 'application/json', 'content-encoding': 'gzip' }, Buffer.from('{}')).coding, 'gzip')
+})
+
+test('parseContentType should answer the same for a value seen before, past its cache\'s bound', () => {
+  const first = parseContentType('application/json; charset=utf-8')
+  for (let i = 0; i < 200; i++) strictEqual(parseContentType(`text/plain; id=${i}`).type, 'text/plain')
+  deepStrictEqual(parseContentType('application/json; charset=utf-8'), first)
+  ok(Object.isFrozen(first), 'shared between callers: nobody may change it')
 })
