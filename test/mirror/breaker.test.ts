@@ -6,10 +6,9 @@ import { request } from 'undici'
 import { validateConfig } from '../../src/config/index.ts'
 import { CircuitBreaker } from '../../src/mirror/breaker.ts'
 import { MirrorController } from '../../src/mirror/controller.ts'
-import { type MirrorObserver } from '../../src/mirror/types.ts'
 import { startProxy, type StartedProxy } from '../helpers/proxy.ts'
 import { createRecordingUpstream, createUpstream } from '../helpers/upstream.ts'
-import { eventually, jsonPrimary, metric } from './helpers.ts'
+import { countingObserver, eventually, jsonPrimary, metric } from './helpers.ts'
 
 test('CircuitBreaker should open after consecutive failures, let one probe through after the cool-down, and free the probe on release()', () => {
   const b = new CircuitBreaker(2, 100)
@@ -109,26 +108,12 @@ test('mirror should probe again after a half-open probe whose client aborted its
   strictEqual(await metric(proxy, 'paritygate_candidate_errors_total{reason="client_aborted"}'), 1, 'the aborted probe is counted')
 })
 
-/** An observer that counts what the controller reports; `fetch` throws, as a broken I/O thread hand-off would. */
-function countingObserver (): MirrorObserver & { candidates: Array<string | null>, pairs: number } {
-  const o = {
-    candidates: [] as Array<string | null>,
-    pairs: 0,
-    decision: () => {},
-    candidate: (_route: string, _method: string, _status: number, _seconds: number, reason: string | null) => { o.candidates.push(reason) },
-    inflight: () => {},
-    pair: (pair: { release: () => void }) => { o.pairs++; pair.release() },
-    room: () => true,
-    fetch: () => { throw new Error('the I/O thread is gone') }
-  }
-  return o as MirrorObserver & { candidates: Array<string | null>, pairs: number }
-}
-
 test('a mirror whose dispatch throws should still report back: counted, and the breaker told', async (t) => {
   const primary = await jsonPrimary(t)
   const candidate = await createRecordingUpstream(t)
   const config = validateConfig({ primary: { url: primary.url }, candidate: { url: candidate.url, breaker: { failures: 1, cooldownMs: 60_000 } }, mirror: { percent: 100, offloadFromBytes: 1 } })
-  const observer = countingObserver()
+  // the I/O thread hand-off throws, as a broken one would
+  const observer = countingObserver(() => { throw new Error('the I/O thread is gone') })
   const controller = new MirrorController(config, observer)
   t.after(() => controller.close(true))
   // A real request to take the mirror's decision on.

@@ -3,6 +3,7 @@ import { type ServerResponse } from 'node:http'
 import { type TestContext } from 'node:test'
 import { setTimeout as sleep } from 'node:timers/promises'
 import { request } from 'undici'
+import { type MirrorObserver } from '../../src/mirror/types.ts'
 import { type StartedProxy } from '../helpers/proxy.ts'
 import { createRecordingUpstream, type Received } from '../helpers/upstream.ts'
 
@@ -60,4 +61,22 @@ export async function metricOrZero (proxy: StartedProxy, series: string): Promis
   if (value !== undefined) return value
   if (!familyExists) throw new Error(`no metric ${series.split('{')[0]} in /metrics`)
   return 0
+}
+
+/**
+ * A MirrorController observer that counts what it hears: each candidate exchange's end reason, and
+ * the pairs handed on (released at once). `fetch` is the I/O thread hand-off (none by default).
+ */
+export function countingObserver (fetch: MirrorObserver['fetch'] = () => null): MirrorObserver & { candidates: Array<string | null>, pairs: number } {
+  const o = {
+    candidates: [] as Array<string | null>,
+    pairs: 0,
+    decision: () => {},
+    candidate: (_route: string, _method: string, _status: number, _seconds: number, reason: string | null) => { o.candidates.push(reason) },
+    inflight: () => {},
+    pair: (pair: { release: () => void }) => { o.pairs++; pair.release() },
+    room: () => true,
+    fetch
+  }
+  return o as unknown as MirrorObserver & { candidates: Array<string | null>, pairs: number }
 }

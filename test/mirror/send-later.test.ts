@@ -5,30 +5,15 @@ import { setImmediate as turn } from 'node:timers/promises'
 import { request } from 'undici'
 import { validateConfig } from '../../src/config/index.ts'
 import { MirrorController } from '../../src/mirror/controller.ts'
-import { type MirrorObserver } from '../../src/mirror/types.ts'
 import { createRecordingUpstream, createUpstream } from '../helpers/upstream.ts'
-import { eventually, jsonPrimary } from './helpers.ts'
-
-function observer (): MirrorObserver & { candidates: Array<string | null>, pairs: number } {
-  const o = {
-    candidates: [] as Array<string | null>,
-    pairs: 0,
-    decision: () => {},
-    candidate: (_route: string, _method: string, _status: number, _seconds: number, reason: string | null) => { o.candidates.push(reason) },
-    inflight: () => {},
-    pair: (pair: { release: () => void }) => { o.pairs++; pair.release() },
-    room: () => true,
-    fetch: () => null
-  }
-  return o as unknown as MirrorObserver & { candidates: Array<string | null>, pairs: number }
-}
+import { countingObserver, eventually, jsonPrimary } from './helpers.ts'
 
 /** A controller mirroring everything to a recording candidate, and a server whose requests it begins (queued, not sent). */
-async function setUp (t: TestContext): Promise<{ controller: MirrorController, seen: ReturnType<typeof observer>, candidate: Awaited<ReturnType<typeof createRecordingUpstream>>, hit: () => Promise<void>, during: (fn: (c: MirrorController) => void) => void }> {
+async function setUp (t: TestContext): Promise<{ controller: MirrorController, seen: ReturnType<typeof countingObserver>, candidate: Awaited<ReturnType<typeof createRecordingUpstream>>, hit: () => Promise<void>, during: (fn: (c: MirrorController) => void) => void }> {
   const primary = await jsonPrimary(t)
   const candidate = await createRecordingUpstream(t)
   const config = validateConfig({ primary: { url: primary.url }, candidate: { url: candidate.url }, mirror: { percent: 100 }, noise: { percent: 0 } })
-  const seen = observer()
+  const seen = countingObserver()
   const controller = new MirrorController(config, seen)
   t.after(() => controller.close(true))
   let after: (c: MirrorController) => void = () => {}
