@@ -58,29 +58,34 @@ function ms (us: number): number {
 }
 
 export async function runFixedRate (opts: FixedRateOptions): Promise<FixedRateResult> {
-  const target = new URL(opts.url)
-  if (target.hostname !== '127.0.0.1') throw new Error(`refusing non-loopback url ${opts.url}`)
-  const pool = new Pool(target.origin, {
-    connections: opts.connections,
-    pipelining: 1,
-    headersTimeout: opts.timeoutMs,
-    bodyTimeout: opts.timeoutMs,
-    keepAliveTimeout: 30_000
+  return (await runAlternating({ ...opts, urls: [opts.url], sliceMs: 0 }))[0]
+}
+
+/**
+ * One open-loop schedule at `rate` shared by several targets in turn: the requests due in each
+ * `sliceMs` go to one target, the next slice's to the next (sliceMs 0: all to the first). Each target
+ * gets its own pool, latency histogram and result, over interleaved moments of the same run: on a
+ * machine whose speed moves from second to second, the targets see the same moments.
+ */
+export async function runAlternating (opts: Omit<FixedRateOptions, 'url'> & { urls: string[], sliceMs: number }): Promise<FixedRateResult[]> {
+  const targets = opts.urls.map((url) => {
+    const target = new URL(url)
+    if (target.hostname !== '127.0.0.1') throw new Error(`refusing non-loopback url ${url}`)
+    const pool = new Pool(target.origin, {
+      connections: opts.connections,
+      pipelining: 1,
+      headersTimeout: opts.timeoutMs,
+      bodyTimeout: opts.timeoutMs,
+      keepAliveTimeout: 30_000
+    })
+    return { pool, path: target.pathname + target.search, latency: histogram(), lag: histogram(), errorCodes: {} as Record<string, number>, sent: 0, errors: 0, non2xx: 0, recorded: 0, firstRecordedAt: 0n, lastDoneAt: 0n }
   })
-  const path = target.pathname + target.search
-  const latency = histogram()
-  const lag = histogram()
-  const errorCodes: Record<string, number> = {}
   const intervalNs = 1e9 / opts.rate
+  const sliceNs = opts.sliceMs * 1e6
   const warmupCount = Math.round(opts.rate * opts.warmupS)
   const total = warmupCount + Math.round(opts.rate * opts.durationS)
   let sent = 0
   let inFlight = 0
-  let errors = 0
-  let non2xx = 0
-  let recorded = 0
-  let firstRecordedAt = 0n
-  let lastDoneAt = 0n
   let drained: (() => void) | null = null
 
   function done (): void {
@@ -89,23 +94,25 @@ export async function runFixedRate (opts: FixedRateOptions): Promise<FixedRateRe
   }
 
   async function fire (index: number): Promise<void> {
+    const t = targets[sliceNs > 0 ? Math.floor(index * intervalNs / sliceNs) % targets.length : 0]
+    t.sent++
     const t0 = process.hrtime.bigint()
     const measured = index >= warmupCount
-    if (measured && firstRecordedAt === 0n) firstRecordedAt = t0
+    if (measured && t.firstRecordedAt === 0n) t.firstRecordedAt = t0
     try {
-      const res = await pool.request({ path, method: 'GET' })
+      const res = await t.pool.request({ path: t.path, method: 'GET' })
       await res.body.arrayBuffer()
       const t1 = process.hrtime.bigint()
-      if (res.statusCode < 200 || res.statusCode > 399) non2xx++
+      if (res.statusCode < 200 || res.statusCode > 399) t.non2xx++
       if (measured) {
-        latency.recordValue(Math.max(1, Number((t1 - t0) / 1000n)))
-        recorded++
-        lastDoneAt = t1
+        t.latency.recordValue(Math.max(1, Number((t1 - t0) / 1000n)))
+        t.recorded++
+        t.lastDoneAt = t1
       }
     } catch (err) {
-      errors++
+      t.errors++
       const code = (err as { code?: string }).code ?? (err as Error).name
-      errorCodes[code] = (errorCodes[code] ?? 0) + 1
+      t.errorCodes[code] = (t.errorCodes[code] ?? 0) + 1
     } finally {
       done()
     }
@@ -118,7 +125,8 @@ export async function runFixedRate (opts: FixedRateOptions): Promise<FixedRateRe
       const due = Math.min(total, Math.floor(Number(now - start) / intervalNs) + 1)
       while (sent < due) {
         const late = Number(now - start) - sent * intervalNs
-        if (sent >= warmupCount) lag.recordValue(Math.max(1, Math.round(late / 1000)))
+        const t = targets[sliceNs > 0 ? Math.floor(sent * intervalNs / sliceNs) % targets.length : 0]
+        if (sent >= warmupCount) t.lag.recordValue(Math.max(1, Math.round(late / 1000)))
         inFlight++
         fire(sent++).catch(() => {})
       }
@@ -134,29 +142,33 @@ export async function runFixedRate (opts: FixedRateOptions): Promise<FixedRateRe
       setTimeout(resolve, opts.timeoutMs + 1000).unref()
     })
   }
-  await pool.destroy()
-
-  const windowS = Number(lastDoneAt - firstRecordedAt) / 1e9
-  const result: FixedRateResult = {
-    rate: opts.rate,
-    durationS: opts.durationS,
-    sent,
-    recorded,
-    errors,
-    non2xx,
-    achievedRps: windowS > 0 ? Math.round(recorded / windowS) : 0,
-    p50: ms(latency.getValueAtPercentile(50)),
-    p90: ms(latency.getValueAtPercentile(90)),
-    p99: ms(latency.getValueAtPercentile(99)),
-    p999: ms(latency.getValueAtPercentile(99.9)),
-    max: ms(latency.maxValue),
-    lagP99: ms(lag.getValueAtPercentile(99)),
-    lagMax: ms(lag.maxValue),
-    errorCodes
+  const results = targets.map((t): FixedRateResult => {
+    const windowS = Number(t.lastDoneAt - t.firstRecordedAt) / 1e9
+    return {
+      rate: opts.rate,
+      durationS: opts.durationS,
+      sent: t.sent,
+      recorded: t.recorded,
+      errors: t.errors,
+      non2xx: t.non2xx,
+      // a target of several answers in its slices only: its rate while it had the load
+      achievedRps: windowS > 0 ? Math.round(t.recorded * targets.length / windowS) : 0,
+      p50: ms(t.latency.getValueAtPercentile(50)),
+      p90: ms(t.latency.getValueAtPercentile(90)),
+      p99: ms(t.latency.getValueAtPercentile(99)),
+      p999: ms(t.latency.getValueAtPercentile(99.9)),
+      max: ms(t.latency.maxValue),
+      lagP99: ms(t.lag.getValueAtPercentile(99)),
+      lagMax: ms(t.lag.maxValue),
+      errorCodes: t.errorCodes
+    }
+  })
+  for (const t of targets) {
+    await t.pool.destroy()
+    t.latency.destroy()
+    t.lag.destroy()
   }
-  latency.destroy()
-  lag.destroy()
-  return result
+  return results
 }
 
 function num (value: string | undefined, fallback: number, name: string): number {
