@@ -15,7 +15,7 @@
 import { setTimeout as sleep } from 'node:timers/promises'
 import { installCleanup } from './lib/children.ts'
 import { sampleCpu } from './lib/cpu.ts'
-import { announce, ensureTools, envNumber, log, pinSelfToLoadCore, runMain, runMeta, startTargets, stopAll, writeOut } from './lib/harness.ts'
+import { announce, ensureTools, envNumber, log, pinSelfToLoadCore, publish, runMain, startTargets, stopAll } from './lib/harness.ts'
 import { scrape, total } from './lib/metrics.ts'
 import { median } from './lib/report.ts'
 import { CASES, type MirrorCase } from './lib/bodies.ts'
@@ -119,10 +119,7 @@ async function main (): Promise<void> {
         (sa.errors + sb.errors > 0 ? `; errors ${sa.errors} / ${sb.errors}` : ''))
       await sleep(300)
     }
-    const text = markdown(rounds)
-    const file = writeOut('duel', { meta: runMeta('npm run bench:duel', settings, loadBefore), rounds }, text)
-    process.stdout.write(`\n${text}\n\n`)
-    log(`raw rounds written to ${file}`)
+    publish('duel', 'npm run bench:duel', settings, loadBefore, rounds, markdown(rounds))
   } finally {
     await stopAll(started, watchdog)
   }

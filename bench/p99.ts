@@ -10,7 +10,7 @@
 //   RATE=2000 DURATION=30 (s per round) ROUNDS=3 SLICE_MS=500 CONNECTIONS=50 WARMUP=2
 // Prints per round each target's p50, p99, p99.9 and B − A, and the median; writes bench/.out/p99-<date>.json and .md.
 import { installCleanup } from './lib/children.ts'
-import { announce, ensureTools, envNumber, log, pinSelfToLoadCore, runMain, runMeta, startTargets, stopAll, writeOut } from './lib/harness.ts'
+import { announce, ensureTools, envNumber, log, pinSelfToLoadCore, publish, runMain, startTargets, stopAll } from './lib/harness.ts'
 import { CLI_OVERRIDE, ensureBuilt } from './lib/paritygate.ts'
 import { median } from './lib/report.ts'
 import { CASES, type MirrorCase } from './lib/bodies.ts'
@@ -78,10 +78,7 @@ async function main (): Promise<void> {
       rounds.push(round)
       log(`round ${r}: p99 A ${ra.p99} ms, B ${rb.p99} ms: B − A ${round.diffP99.toFixed(2)} ms (p50 ${ra.p50} / ${rb.p50}; errors ${ra.errors + ra.non2xx} / ${rb.errors + rb.non2xx})`)
     }
-    const text = markdown(rounds)
-    const file = writeOut('p99', { meta: runMeta('npm run bench:p99', settings, loadBefore), rounds }, text)
-    process.stdout.write(`\n${text}\n\n`)
-    log(`raw rounds written to ${file}`)
+    publish('p99', 'npm run bench:p99', settings, loadBefore, rounds, markdown(rounds))
   } finally {
     await stopAll(started, watchdog)
   }

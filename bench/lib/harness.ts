@@ -138,6 +138,13 @@ export function writeOut (prefix: string, data: unknown, markdown: string): stri
   return file
 }
 
+/** The end of a run: its rounds and markdown written under bench/.out/ (`<prefix>-<date>`), the markdown printed. */
+export function publish (prefix: string, command: string, settings: object, loadBefore: number[], rounds: unknown[], markdown: string): void {
+  const file = writeOut(prefix, { meta: runMeta(command, settings, loadBefore), rounds }, markdown)
+  process.stdout.write(`\n${markdown}\n\n`)
+  log(`raw rounds written to ${file}`)
+}
+
 /** Starts every target in front of `upstream`, checks it answers, and records it in `started` for stopAll. */
 export async function startTargets (specs: TargetSpec[], upstream: Running, started: Running[]): Promise<Running[]> {
   const running: Running[] = []
