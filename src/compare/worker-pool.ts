@@ -2,6 +2,7 @@
 import { extname } from 'node:path'
 import { fileURLToPath } from 'node:url'
 import { MessageChannel, type MessagePort, type Worker } from 'node:worker_threads'
+import { RestartDelay } from '../threads/restart.ts'
 import { startWorker } from '../threads/start.ts'
 import { type AnalyzeResult, type AnalyzeTask } from './analyze.ts'
 import { type RedactSettings } from './redact.ts'
@@ -34,10 +35,16 @@ class Slot {
   worker: Worker
   index: number
   pending: Map<number, Pending>
+  /** the worker said it was set up */
+  ready: boolean
+  /** the worker died before it was ready and waits to be started again: no task goes to it */
+  down: boolean
   constructor (worker: Worker, index: number) {
     this.worker = worker
     this.index = index
     this.pending = new Map()
+    this.ready = false
+    this.down = false
   }
 }
 
@@ -67,7 +74,9 @@ export interface Relay {
 
 /**
  * Runs {@link analyze} in `size` worker threads, least busy first. A worker that dies fails its
- * tasks as `comparator_error` and is replaced. Capture buffers of their own are moved to the
+ * tasks as `comparator_error` and is replaced: at once when it had been set up, after a wait that
+ * doubles (100 ms to 30 s) while workers keep dying before that, tasks meanwhile answered at once
+ * as `comparator_error` (threads/restart.ts). Capture buffers of their own are moved to the
  * worker and back (no copy on either side); other bodies are copied.
  */
 export class WorkerPool {
@@ -80,6 +89,10 @@ export class WorkerPool {
   #relay: Relay | null
   /** what the comparison queue can still take, in KiB: shared with the I/O thread, which reads it at each answer's headers */
   readonly room: Int32Array
+  /** workers started since the pool was made, the first ones included */
+  started: number
+  #restart: RestartDelay
+  #timers: Set<NodeJS.Timeout>
 
   constructor (size: number, setup: WorkerSetup) {
     this.size = size
@@ -89,14 +102,23 @@ export class WorkerPool {
     this.#closed = false
     this.#relay = null
     this.room = new Int32Array(new SharedArrayBuffer(4))
+    this.started = 0
+    this.#restart = new RestartDelay()
+    this.#timers = new Set()
     for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(i))
   }
 
   #spawn (index: number): Slot {
+    this.started++
     const worker = startWorker(WORKER_URL, this.#setup)
     const slot = new Slot(worker, index)
     if (this.#relay !== null) this.#connect(slot, this.#relay)
-    worker.on('message', (msg: { id: number, result: AnalyzeResult, buffers?: ArrayBuffer[] }) => {
+    worker.on('message', (msg: { id: number, result: AnalyzeResult, buffers?: ArrayBuffer[] } | { type: 'ready' }) => {
+      if ('type' in msg) {
+        slot.ready = true
+        this.#restart.ready()
+        return
+      }
       const p = slot.pending.get(msg.id)
       if (p === undefined) return
       slot.pending.delete(msg.id)
@@ -106,7 +128,19 @@ export class WorkerPool {
       for (const p of slot.pending.values()) p.resolve(failed(why))
       slot.pending.clear()
       const i = this.#slots.indexOf(slot)
-      if (i !== -1 && !this.#closed) this.#slots[i] = this.#spawn(i)
+      if (i === -1 || this.#closed || slot.down) return
+      const wait = this.#restart.died(slot.ready, why)
+      if (wait === 0) {
+        this.#slots[i] = this.#spawn(i)
+        return
+      }
+      slot.down = true
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer)
+        if (!this.#closed && this.#slots[i] === slot) this.#slots[i] = this.#spawn(i)
+      }, wait)
+      timer.unref()
+      this.#timers.add(timer)
     }
     worker.on('error', (err) => fail(`comparison worker failed: ${err.message}`))
     worker.on('exit', (code) => { if (code !== 0 || slot.pending.size > 0) fail(`comparison worker exited with code ${code}`) })
@@ -137,8 +171,13 @@ export class WorkerPool {
   }
 
   #dispatch (task: AnalyzeTask, transfer: ArrayBuffer[], remote: HeldBody | null): Promise<WorkerAnswer> {
-    let slot = this.#slots[0]
-    for (const s of this.#slots) if (s.pending.size < slot.pending.size) slot = s
+    let slot: Slot | null = null
+    for (const s of this.#slots) if (!s.down && (slot === null || s.pending.size < slot.pending.size)) slot = s
+    if (slot === null) {
+      // every worker failed to start and waits to be started again: no task waits for them
+      remote?.drop()
+      return Promise.resolve(failed(`no comparison worker runs: ${this.#restart.lastFailure ?? 'starting'}`))
+    }
     const id = this.#next++
     return new Promise((resolve) => {
       if (remote !== null && (remote.pool !== this || this.#relay === null)) {
@@ -191,6 +230,8 @@ export class WorkerPool {
   /** Stops the workers and the relay (whose exchanges in flight end as `shutdown`). */
   async close (): Promise<void> {
     this.#closed = true
+    for (const timer of this.#timers) clearTimeout(timer)
+    this.#timers.clear()
     const relay = this.#relay
     this.#relay = null
     await Promise.all([...this.#slots.map((s) => s.worker.terminate()), relay?.close()])

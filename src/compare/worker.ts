@@ -49,3 +49,5 @@ parentPort?.on('message', (msg: { id: number, task: AnalyzeTask } | { ioPort: Me
     onTask(msg, null)
   }
 })
+// Set up (its rules compiled): a death from now on is its work's, not its start's (threads/restart.ts).
+parentPort?.postMessage({ type: 'ready' })

@@ -8,6 +8,7 @@ import { fileURLToPath } from 'node:url'
 import { type MessagePort, type Worker } from 'node:worker_threads'
 import { type AnalyzeTask } from '../compare/analyze.ts'
 import { type HeldBody, type Relay, type WorkerPool } from '../compare/worker-pool.ts'
+import { RestartDelay } from '../threads/restart.ts'
 import { startWorker } from '../threads/start.ts'
 import { type IoRequest, type IoSetup } from './io-worker.ts'
 import { type CandidateErrorReason, type FetchDone, type FetchSpec } from './types.ts'
@@ -39,23 +40,40 @@ export class RemoteBody implements HeldBody {
 
 /**
  * The mirror's I/O thread of one pool of comparison workers: started by the first exchange offered
- * to it, started again after it died, closed with the pool.
+ * to it, started again by the next one after it died (after a wait while it keeps dying before it
+ * is ready: threads/restart.ts), closed with the pool.
  */
 export class IoThread implements Relay {
   readonly #pool: WorkerPool
+  readonly #url: URL
   #worker: Worker | null
   #ready: boolean
   #starting: boolean
+  /** no start before this time (performance.now()): the last one died before it was ready */
+  #notBefore: number
+  #restart: RestartDelay
+  #timer: NodeJS.Timeout | null
   #next: number
   #fetches: Map<number, (done: FetchDone) => void>
+  /** threads started, the first included */
+  started: number
 
-  constructor (pool: WorkerPool) {
+  /**
+   * @param pool the comparison workers it hands bodies to
+   * @param url the thread's script @default io-worker beside this module
+   */
+  constructor (pool: WorkerPool, url: URL = IO_WORKER_URL) {
     this.#pool = pool
+    this.#url = url
     this.#worker = null
     this.#ready = false
     this.#starting = false
+    this.#notBefore = 0
+    this.#restart = new RestartDelay()
+    this.#timer = null
     this.#next = 0
     this.#fetches = new Map()
+    this.started = 0
   }
 
   /** Whether the thread runs and takes exchanges. */
@@ -73,7 +91,13 @@ export class IoThread implements Relay {
     if (io === null || !this.#ready) {
       if (io === null && !this.#starting) {
         this.#starting = true
-        setImmediate(() => { this.#starting = false; this.#start() })
+        const wait = this.#notBefore - performance.now()
+        if (wait <= 0) {
+          setImmediate(() => { this.#starting = false; this.#start() })
+        } else {
+          this.#timer = setTimeout(() => { this.#timer = null; this.#starting = false; this.#start() }, wait)
+          this.#timer.unref()
+        }
       }
       return null
     }
@@ -96,13 +120,15 @@ export class IoThread implements Relay {
 
   #start (): void {
     if (this.#worker !== null || this.#pool.closed) return
-    const io = startWorker(IO_WORKER_URL, { room: this.#pool.room } satisfies IoSetup)
+    this.started++
+    const io = startWorker(this.#url, { room: this.#pool.room } satisfies IoSetup)
     this.#worker = io
     this.#ready = false
     this.#pool.attach(this)
     io.on('message', (msg: FetchDone | { type: 'ready' }) => {
       if (msg.type === 'ready') {
         this.#ready = true
+        this.#restart.ready()
         return
       }
       const onDone = this.#fetches.get(msg.id)
@@ -114,6 +140,7 @@ export class IoThread implements Relay {
     const fail = (why: string) => {
       if (this.#worker !== io) return
       this.#worker = null
+      this.#notBefore = performance.now() + this.#restart.died(this.#ready, why)
       this.#ready = false
       this.#endFetches('other')
       this.#pool.detach(this, why)
@@ -124,6 +151,8 @@ export class IoThread implements Relay {
 
   /** Stops the thread (with its pool); exchanges still in it end as `shutdown`. */
   async close (): Promise<void> {
+    if (this.#timer !== null) clearTimeout(this.#timer)
+    this.#timer = null
     const io = this.#worker
     this.#worker = null
     this.#ready = false
