@@ -32,14 +32,15 @@ function failed (detail: string): WorkerAnswer {
 const MAX_ROOM_KIB = 0x7fffffff
 
 class Slot {
-  worker: Worker
+  /** null when the thread could not be created (the slot is then down) */
+  worker: Worker | null
   index: number
   pending: Map<number, Pending>
   /** the worker said it was set up */
   ready: boolean
   /** the worker died before it was ready and waits to be started again: no task goes to it */
   down: boolean
-  constructor (worker: Worker, index: number) {
+  constructor (worker: Worker | null, index: number) {
     this.worker = worker
     this.index = index
     this.pending = new Map()
@@ -110,7 +111,15 @@ export class WorkerPool {
 
   #spawn (index: number): Slot {
     this.started++
-    const worker = startWorker(WORKER_URL, this.#setup)
+    let worker: Worker
+    try {
+      worker = startWorker(WORKER_URL, this.#setup)
+    } catch (err) {
+      // A thread the system refuses throws here (ERR_WORKER_INIT_FAILED): a slot without a worker, tried again later.
+      const slot = new Slot(null, index)
+      this.#retry(slot, index, `comparison worker could not start: ${(err as Error).message}`)
+      return slot
+    }
     const slot = new Slot(worker, index)
     if (this.#relay !== null) this.#connect(slot, this.#relay)
     worker.on('message', (msg: { id: number, result: AnalyzeResult, buffers?: ArrayBuffer[] } | { type: 'ready' }) => {
@@ -128,23 +137,27 @@ export class WorkerPool {
       for (const p of slot.pending.values()) p.resolve(failed(why))
       slot.pending.clear()
       const i = this.#slots.indexOf(slot)
-      if (i === -1 || this.#closed || slot.down) return
-      const wait = this.#restart.died(slot.ready, why)
-      if (wait === 0) {
-        this.#slots[i] = this.#spawn(i)
-        return
-      }
-      slot.down = true
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer)
-        if (!this.#closed && this.#slots[i] === slot) this.#slots[i] = this.#spawn(i)
-      }, wait)
-      timer.unref()
-      this.#timers.add(timer)
+      if (i !== -1 && !this.#closed && !slot.down) this.#retry(slot, i, why)
     }
     worker.on('error', (err) => fail(`comparison worker failed: ${err.message}`))
     worker.on('exit', (code) => { if (code !== 0 || slot.pending.size > 0) fail(`comparison worker exited with code ${code}`) })
     return slot
+  }
+
+  /** Replaces the dead worker of `slot` (at `index`): at once if it had been ready, else after the restart delay. */
+  #retry (slot: Slot, index: number, why: string): void {
+    const wait = this.#restart.died(slot.ready, why)
+    if (wait === 0) {
+      this.#slots[index] = this.#spawn(index)
+      return
+    }
+    slot.down = true
+    const timer = setTimeout(() => {
+      this.#timers.delete(timer)
+      if (!this.#closed && this.#slots[index] === slot) this.#slots[index] = this.#spawn(index)
+    }, wait)
+    timer.unref()
+    this.#timers.add(timer)
   }
 
   /** Tasks waiting or running in all workers. */
@@ -185,10 +198,11 @@ export class WorkerPool {
         return
       }
       slot.pending.set(id, { resolve, viaRelay: remote !== null })
-      slot.worker.ref()
-      if (remote === null) slot.worker.postMessage({ id, task }, transfer)
+      const worker = slot.worker as Worker // a slot that is not down has one
+      worker.ref()
+      if (remote === null) worker.postMessage({ id, task }, transfer)
       else remote.forward(slot.index, id, task, transfer)
-    }).finally(() => { if (slot.pending.size === 0) slot.worker.unref() }) as Promise<WorkerAnswer>
+    }).finally(() => { if (slot.pending.size === 0) slot.worker?.unref() }) as Promise<WorkerAnswer>
   }
 
   /** Publishes the comparison queue's room (bytes) to the I/O thread: no message, one store. */
@@ -222,6 +236,7 @@ export class WorkerPool {
   }
 
   #connect (slot: Slot, relay: Relay): void {
+    if (slot.worker === null) return // down: connected when its worker starts
     const { port1, port2 } = new MessageChannel()
     slot.worker.postMessage({ ioPort: port1 }, [port1])
     relay.connect(slot.index, port2)
@@ -234,6 +249,6 @@ export class WorkerPool {
     this.#timers.clear()
     const relay = this.#relay
     this.#relay = null
-    await Promise.all([...this.#slots.map((s) => s.worker.terminate()), relay?.close()])
+    await Promise.all([...this.#slots.map((s) => s.worker?.terminate()), relay?.close()])
   }
 }

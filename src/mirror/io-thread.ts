@@ -121,7 +121,14 @@ export class IoThread implements Relay {
   #start (): void {
     if (this.#worker !== null || this.#pool.closed) return
     this.started++
-    const io = startWorker(this.#url, { room: this.#pool.room } satisfies IoSetup)
+    let io: Worker
+    try {
+      io = startWorker(this.#url, { room: this.#pool.room } satisfies IoSetup)
+    } catch (err) {
+      // A thread the system refuses throws here (ERR_WORKER_INIT_FAILED): tried again by a later exchange, after the wait.
+      this.#notBefore = performance.now() + this.#restart.died(false, `mirror I/O thread could not start: ${(err as Error).message}`)
+      return
+    }
     this.#worker = io
     this.#ready = false
     this.#pool.attach(this)

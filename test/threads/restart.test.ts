@@ -84,3 +84,27 @@ test('the mirror\'s I/O thread that dies before it is ready should be started ag
   }
   ok(thread.started >= 2 && thread.started <= 5, `${thread.started} starts in 1.5 s`)
 })
+
+test('a comparison worker the system refuses to create should not throw out of the pool: it is tried again after a growing wait', async (t) => {
+  // what cannot cross to a thread makes `new Worker` throw at once, as a refused thread does (ERR_WORKER_INIT_FAILED)
+  const pool = new WorkerPool(1, { ...setup, cannotCross: () => {} } as unknown as WorkerSetup)
+  t.after(() => pool.close())
+  const answer = await pool.run(task())
+  strictEqual(answer.result.reason, 'comparator_error')
+  ok(/could not start/.test(answer.result.detail ?? ''), answer.result.detail ?? '')
+  await sleep(1200)
+  ok(pool.started >= 3 && pool.started <= 5, `${pool.started} starts in 1.2 s`)
+})
+
+test('the mirror\'s I/O thread the system refuses to create should not throw out of its start: it is tried again after a growing wait', async (t) => {
+  const pool = new WorkerPool(1, setup)
+  // a script Node will not start a thread from (not file: or data:): `new Worker` throws at once
+  const thread = new IoThread(pool, new URL('http://127.0.0.1:1/io-worker.mjs'))
+  t.after(async () => { await thread.close(); await pool.close() })
+  const until = performance.now() + 1200
+  while (performance.now() < until) {
+    strictEqual(thread.fetch({} as FetchSpec, () => {}), null)
+    await sleep(5)
+  }
+  ok(thread.started >= 3 && thread.started <= 5, `${thread.started} starts in 1.2 s`)
+})
