@@ -74,7 +74,8 @@ export interface Relay {
 }
 
 /**
- * Runs {@link analyze} in `size` worker threads, least busy first. A worker that dies fails its
+ * Runs {@link analyze} in `size` worker threads, least busy first, started with the first task (or
+ * the mirror's I/O thread attaching). A worker that dies fails its
  * tasks as `comparator_error` and is replaced: at once when it had been set up, after a wait that
  * doubles (100 ms to 30 s) while workers keep dying before that, tasks meanwhile answered at once
  * as `comparator_error` (threads/restart.ts). Capture buffers of their own are moved to the
@@ -90,7 +91,7 @@ export class WorkerPool {
   #relay: Relay | null
   /** what the comparison queue can still take, in KiB: shared with the I/O thread, which reads it at each answer's headers */
   readonly room: Int32Array
-  /** workers started since the pool was made, the first ones included */
+  /** workers started since the pool was made, the first ones included (0 until the first task) */
   started: number
   #restart: RestartDelay
   #timers: Set<NodeJS.Timeout>
@@ -106,7 +107,15 @@ export class WorkerPool {
     this.started = 0
     this.#restart = new RestartDelay()
     this.#timers = new Set()
-    for (let i = 0; i < size; i++) this.#slots.push(this.#spawn(i))
+  }
+
+  /**
+   * Starts the workers with the first task or relay: a service whose answers all stay under
+   * compare.workerMinBytes never has them (an idle worker holds about 10 MiB).
+   */
+  #start (): void {
+    if (this.#slots.length > 0 || this.#closed) return
+    for (let i = 0; i < this.size; i++) this.#slots.push(this.#spawn(i))
   }
 
   #spawn (index: number): Slot {
@@ -184,6 +193,7 @@ export class WorkerPool {
   }
 
   #dispatch (task: AnalyzeTask, transfer: ArrayBuffer[], remote: HeldBody | null): Promise<WorkerAnswer> {
+    this.#start()
     let slot: Slot | null = null
     for (const s of this.#slots) if (!s.down && (slot === null || s.pending.size < slot.pending.size)) slot = s
     if (slot === null) {
@@ -220,6 +230,7 @@ export class WorkerPool {
   attach (relay: Relay): void {
     this.#relay = relay
     for (const slot of this.#slots) this.#connect(slot, relay)
+    this.#start() // its bodies will come to them (each new worker connects to the relay as it starts)
   }
 
   /** The relay died: the tasks it was to hand on fail as `comparator_error`. */

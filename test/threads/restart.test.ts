@@ -49,6 +49,8 @@ test('a comparison worker that dies before it is ready should be started again a
   // rules the worker cannot compile: it throws while it sets up, every time
   const pool = new WorkerPool(1, { ...setup, rules: [] as unknown as WorkerSetup['rules'] })
   t.after(() => pool.close())
+  const first = await pool.run(task()) // starts the worker, which dies setting up
+  strictEqual(first.result.reason, 'comparator_error')
   await sleep(1500)
   // without the wait: a new thread as soon as the last one died, dozens in 1.5 s
   ok(pool.started >= 2 && pool.started <= 5, `${pool.started} starts in 1.5 s`)
@@ -59,9 +61,11 @@ test('a comparison worker that dies before it is ready should be started again a
   ok(performance.now() - since < 1000, 'answered without waiting for a worker')
 })
 
-test('a comparison worker that is ready should compare, and the pool should have started it once', async (t) => {
+test('a comparison worker should start with the first task, compare, and be started once', async (t) => {
   const pool = new WorkerPool(1, setup)
   t.after(() => pool.close())
+  await sleep(200)
+  strictEqual(pool.started, 0, 'no thread (about 10 MiB) until a body is large enough to need one')
   const answer = await pool.run(task())
   strictEqual(answer.result.outcome, 'mismatch')
   await sleep(300)
