@@ -58,11 +58,12 @@ export function builtCli (): string {
   if (checked) return cli
   checked = true
   const newest = Math.max(statSync(join(ROOT, 'tsconfig.json')).mtimeMs, ...sources().map((f) => statSync(f).mtimeMs))
-  if (existsSync(cli) && statSync(cli).mtimeMs >= newest) return cli
+  const fresh = (): boolean => existsSync(cli) && statSync(cli).mtimeMs >= newest
+  if (fresh()) return cli
   const tmp = `${TEST_DIST}.${process.pid}`
   rmSync(tmp, { recursive: true, force: true })
   build(tmp)
-  if (existsSync(cli) && statSync(cli).mtimeMs >= newest) {
+  if (fresh()) {
     // another test process made it meanwhile, and may be running it: keep that one
     rmSync(tmp, { recursive: true, force: true })
     return cli
